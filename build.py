@@ -1,0 +1,548 @@
+#!/usr/bin/env python3
+"""Build, serve, test and benchmark LLMos. Standard library only, so a fresh machine can run it.
+
+    python3 build.py serve     set up, build dist/ and serve it on http://127.0.0.1:8000
+    python3 build.py test      set up, build, then lint, type-check and run every test tier
+    python3 build.py build     build dist/ only (incremental); --pyodide-packages adds numpy & co
+    python3 build.py bench     run the benchmarks in bench/, writing bench/results/*.json
+
+Set-up is idempotent: ``npm ci`` from the committed lock, a ``.venv`` with the pinned dev tools,
+Debian's chromium when missing (else Playwright's own browser is used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import functools
+import gzip
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+WEB = ROOT / "web"
+PYAPP = ROOT / "pyapp"
+DIST = ROOT / "dist"
+BUILD = ROOT / "build"
+NODE = ROOT / "node_modules"
+VENV = ROOT / ".venv"
+CACHE = Path(os.environ.get("LLMOS_CACHE", Path.home() / ".cache" / "llmos"))
+WHEELS_LOCK = ROOT / "wheels" / "wheels.json"
+SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+
+PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"]
+MPY_FILES = ["micropython.mjs", "micropython.wasm"]
+FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+# --- small helpers -----------------------------------------------------------------------------
+def log(message: str) -> None:
+    print(f"[build] {message}", flush=True)
+
+
+def run(cmd: list[str], **kwargs: Any) -> None:
+    log("$ " + " ".join(cmd))
+    subprocess.run(cmd, check=True, **kwargs)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def human(size: float) -> str:
+    for unit in ("B", "KB", "MB"):
+        if size < 1000 or unit == "MB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
+        size /= 1000
+    return f"{size:.1f} MB"
+
+
+def copy_if_changed(src: Path, dst: Path) -> bool:
+    """Copy unless ``dst`` already has the same size and mtime; returns True when it copied."""
+    if dst.exists():
+        s, d = src.stat(), dst.stat()
+        if s.st_size == d.st_size and int(s.st_mtime) == int(d.st_mtime):
+            return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dst)
+    return True
+
+
+def write_if_changed(dst: Path, data: bytes) -> bool:
+    if dst.exists() and dst.read_bytes() == data:
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_bytes(data)
+    return True
+
+
+def package_version() -> str:
+    text = (PYAPP / "llmos" / "__init__.py").read_text()
+    match = re.search(r'__version__ = "([^"]+)"', text)
+    if match is None:
+        raise SystemExit("pyapp/llmos/__init__.py has no __version__")
+    return match.group(1)
+
+
+# --- set-up ------------------------------------------------------------------------------------
+def ensure_node_modules() -> None:
+    stamp = NODE / ".llmos-lock-sha256"
+    lock_hash = sha256_of(ROOT / "package-lock.json")
+    if stamp.exists() and stamp.read_text() == lock_hash:
+        return
+    run(["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=ROOT)
+    stamp.write_text(lock_hash)
+
+
+def venv_python() -> Path:
+    return VENV / "bin" / "python"
+
+
+def ensure_venv() -> None:
+    stamp = VENV / ".llmos-requirements-sha256"
+    wanted = sha256_of(ROOT / "requirements-dev.txt") + sha256_of(ROOT / "pyproject.toml")
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    if not venv_python().exists():
+        run([sys.executable, "-m", "venv", str(VENV)])
+    pip = [str(venv_python()), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    run([*pip, "-r", str(ROOT / "requirements-dev.txt")])
+    run([*pip, "-e", str(ROOT)])
+    stamp.write_text(wanted)
+
+
+def ensure_browser() -> None:
+    """Debian's chromium when we may install it; elsewhere Playwright's own Chromium."""
+    if SYSTEM_CHROMIUM.exists():
+        return
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        run(["apt-get", "update", "-qq"])
+        run(["apt-get", "install", "-y", "-qq", "chromium"])
+        return
+    run([str(venv_python()), "-m", "playwright", "install", "chromium"])
+
+
+# --- the llmos wheel ---------------------------------------------------------------------------
+def source_files() -> list[Path]:
+    files = [p for p in sorted((PYAPP / "llmos").rglob("*")) if p.is_file()]
+    return [p for p in files if "__pycache__" not in p.parts and p.suffix != ".pyc"]
+
+
+def build_llmos_wheel(out_dir: Path) -> Path:
+    """A reproducible pure-Python wheel of pyapp/llmos (same sources, same bytes, same sha256)."""
+    version = package_version()
+    wheel = out_dir / f"llmos-{version}-py3-none-any.whl"
+    info = f"llmos-{version}.dist-info"
+    entries: list[tuple[str, bytes]] = [
+        (p.relative_to(PYAPP).as_posix(), p.read_bytes()) for p in source_files()
+    ]
+    entries.append((f"{info}/METADATA", _metadata(version).encode()))
+    entries.append((f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: llmos-build\n"
+                    b"Root-Is-Purelib: true\nTag: py3-none-any\n"))
+    entries.append((f"{info}/top_level.txt", b"llmos\n"))
+    record = "".join(f"{name},sha256={_urlsafe_digest(data)},{len(data)}\n" for name, data in entries)
+    entries.append((f"{info}/RECORD", (record + f"{info}/RECORD,,\n").encode()))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = wheel.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            item = zipfile.ZipInfo(name, FIXED_ZIP_TIME)
+            item.compress_type = zipfile.ZIP_DEFLATED
+            item.external_attr = 0o644 << 16
+            archive.writestr(item, data)
+    if wheel.exists() and wheel.read_bytes() == tmp.read_bytes():
+        tmp.unlink()
+    else:
+        tmp.replace(wheel)
+    return wheel
+
+
+def _metadata(version: str) -> str:
+    return (f"Metadata-Version: 2.1\nName: llmos\nVersion: {version}\n"
+            "Summary: LLMos operating system core\nRequires-Python: >=3.11\n")
+
+
+def _urlsafe_digest(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+# --- pinned PyPI wheels (wheels/wheels.json) ---------------------------------------------------
+@dataclass
+class LockedWheel:
+    """One wheel for the browser: where it is on disk and its pyodide-lock.json entry."""
+
+    path: Path
+    name: str
+    version: str
+    imports: list[str]
+    depends: list[str] = field(default_factory=list)
+    sha256: str = ""
+
+    def lock_entry(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "file_name": self.path.name,
+            "install_dir": "site",
+            "sha256": self.sha256 or sha256_of(self.path),
+            "package_type": "package",
+            "imports": self.imports,
+            "depends": self.depends,
+            "unvendored_tests": False,
+        }
+
+
+def fetch_pinned_wheels() -> list[LockedWheel]:
+    """Download (once, into the cache) each wheel in wheels/wheels.json and check its sha256."""
+    pinned = json.loads(WHEELS_LOCK.read_text())["wheels"]
+    found: list[LockedWheel] = []
+    for item in pinned:
+        target = CACHE / "wheels" / item["file"]
+        if not target.exists() or sha256_of(target) != item["sha256"]:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                 "--python-version", "3.14", "--disable-pip-version-check",
+                 "-d", str(target.parent), f"{item['name']}=={item['version']}"])
+        actual = sha256_of(target)
+        if actual != item["sha256"]:
+            raise SystemExit(f"{target.name}: sha256 {actual} does not match the pinned "
+                             f"{item['sha256']} in wheels/wheels.json")
+        found.append(LockedWheel(target, item["name"], item["version"], item["imports"],
+                                 item.get("depends", []), item["sha256"]))
+    return found
+
+
+# --- packages from an official Pyodide distribution (--pyodide-packages) -----------------------
+def read_source(source: str, name: str) -> bytes:
+    """Read ``name`` from a Pyodide distribution given as a folder or a base URL."""
+    if re.match(r"^https?://", source):
+        with urllib.request.urlopen(source.rstrip("/") + "/" + name, timeout=120) as response:
+            data: bytes = response.read()
+            return data
+    return (Path(source) / name).read_bytes()
+
+
+def resolve_pyodide_packages(lock: dict[str, Any], wanted: Iterable[str]) -> list[str]:
+    """The wanted packages and everything they depend on, in dependency order."""
+    packages: dict[str, Any] = lock["packages"]
+    names = {key.lower(): key for key in packages}
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        key = names.get(name.lower())
+        if key is None:
+            raise SystemExit(f"The Pyodide distribution has no package '{name}'.")
+        if key in order:
+            return
+        for dep in packages[key].get("depends", []):
+            visit(dep)
+        order.append(key)
+
+    for name in wanted:
+        visit(name)
+    return order
+
+
+def vendor_pyodide_packages(source: str, wanted: list[str], out_dir: Path) -> list[dict[str, Any]]:
+    """Copy the wanted packages (and their dependencies) from ``source`` into ``out_dir``,
+    verifying each file against the distribution's lock. Returns their lock entries."""
+    lock = json.loads(read_source(source, "pyodide-lock.json"))
+    ours = json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())
+    if lock.get("info", {}).get("python") != ours["info"]["python"]:
+        raise SystemExit(f"{source} is for Python {lock.get('info', {}).get('python')}, but this "
+                         f"build's Pyodide runs Python {ours['info']['python']}.")
+    entries = []
+    for key in resolve_pyodide_packages(lock, wanted):
+        entry = dict(lock["packages"][key])
+        target = out_dir / entry["file_name"]
+        if not target.exists() or sha256_of(target) != entry["sha256"]:
+            data = read_source(source, entry["file_name"])
+            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+                raise SystemExit(f"{entry['file_name']} from {source} fails its sha256 check.")
+            write_if_changed(target, data)
+        entries.append(entry)
+    return entries
+
+
+# --- dist/ -------------------------------------------------------------------------------------
+@dataclass
+class Part:
+    """A group of vendored files, for the size report and the startup benchmark."""
+
+    name: str
+    files: list[Path] = field(default_factory=list)
+
+    def raw(self) -> int:
+        return sum(p.stat().st_size for p in self.files)
+
+    def gzipped(self) -> int:
+        return sum(len(gzip.compress(p.read_bytes(), 6)) for p in self.files)
+
+
+def build(out: Path = DIST, pyodide_packages: str | None = None,
+          packages: list[str] | None = None) -> list[Part]:
+    """Assemble ``out``: shell, runtimes, wheels, lock, UI sources and the service worker."""
+    started = time.perf_counter()
+    ensure_node_modules()
+    out.mkdir(parents=True, exist_ok=True)
+    expected: set[Path] = set()
+    parts: dict[str, Part] = {}
+
+    def place(part: str, src: Path, rel: str) -> None:
+        dst = out / rel
+        copy_if_changed(src, dst)
+        expected.add(dst)
+        parts.setdefault(part, Part(part)).files.append(dst)
+
+    def place_bytes(part: str, rel: str, data: bytes) -> None:
+        dst = out / rel
+        write_if_changed(dst, data)
+        expected.add(dst)
+        parts.setdefault(part, Part(part)).files.append(dst)
+
+    for src in sorted(WEB.rglob("*")):
+        if src.is_file() and src.name != "sw.js":
+            place("shell", src, src.relative_to(WEB).as_posix())
+    for name in PYODIDE_FILES:
+        place("pyodide", NODE / "pyodide" / name, f"pyodide/{name}")
+    for name in MPY_FILES:
+        place("micropython", NODE / "@micropython/micropython-webassembly-pyscript" / name,
+              f"mpy/{name}")
+    for src in sorted((NODE / "@pyscript/core/dist").iterdir()):
+        if src.suffix in (".js", ".css") and src.name != "service-worker.js":
+            place("pyscript", src, f"pyscript/{src.name}")
+
+    wheels = fetch_pinned_wheels()
+    wheels.append(LockedWheel(build_llmos_wheel(BUILD / "wheels"), "llmos", package_version(),
+                              ["llmos"]))
+    for wheel in wheels:
+        place("wheels", wheel.path, f"pyodide/{wheel.path.name}")
+    extra: list[dict[str, Any]] = []
+    if pyodide_packages:
+        extra = vendor_pyodide_packages(pyodide_packages, packages or ["numpy"],
+                                        CACHE / "pyodide-packages")
+        for entry in extra:
+            place("pyodide-packages", CACHE / "pyodide-packages" / entry["file_name"],
+                  f"pyodide/{entry['file_name']}")
+
+    upstream = json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())
+    lock = {"info": upstream["info"],
+            "packages": {w.name: w.lock_entry() for w in wheels} | {e["name"]: e for e in extra}}
+    place_bytes("lock", "pyodide/pyodide-lock.json", json.dumps(lock, indent=1).encode())
+
+    ui_files = [p for p in source_files() if p.parent.name == "ui" and p.suffix == ".py"]
+    ui_files.append(PYAPP / "llmos" / "__init__.py")
+    config_files = {}
+    for src in ui_files:
+        rel = src.relative_to(PYAPP).as_posix()
+        place("ui", src, f"ui/{rel}")
+        config_files[f"./{rel}"] = f"./{rel}"
+    config = {"interpreter": "../mpy/micropython.mjs", "files": config_files}
+    place_bytes("ui", "ui/mpy-config.json", json.dumps(config, indent=1).encode())
+
+    shipped = {e["imports"][0] if e["imports"] else e["name"] for e in lock["packages"].values()}
+    missing = {imp: name for name, e in upstream["packages"].items()
+               for imp in e.get("imports", []) if imp not in shipped and name not in lock["packages"]}
+    build_id = _content_id(sorted(expected))
+    info = {"version": package_version(), "id": build_id, "missingPackages": missing}
+    place_bytes("shell", "bridges/build-info.mjs",
+                f"export const BUILD = {json.dumps(info, sort_keys=True)};\n".encode())
+    files = sorted(p.relative_to(out).as_posix() for p in expected)
+    sw = (WEB / "sw.js").read_text().replace("__BUILD_ID__", build_id)
+    sw = sw.replace("__FILES__", json.dumps(["./", *files]))
+    place_bytes("shell", "sw.js", sw.encode())
+    _remove_stale(out, expected)
+    report = list(parts.values())
+    _print_report(report, time.perf_counter() - started, build_id)
+    return report
+
+
+def _content_id(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        stat = path.stat()
+        digest.update(f"{path.name}:{stat.st_size}:{int(stat.st_mtime)}".encode())
+        if stat.st_size < 1_000_000:
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _remove_stale(out: Path, expected: set[Path]) -> None:
+    for path in sorted(out.rglob("*"), reverse=True):
+        if path.is_file() and path not in expected:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def _print_report(parts: list[Part], seconds: float, build_id: str) -> None:
+    total = 0
+    log(f"dist/ built in {seconds:.1f} s (build {build_id}); vendored:")
+    for part in parts:
+        size = part.raw()
+        total += size
+        log(f"  {part.name:<18} {len(part.files):>4} files {human(size):>10}")
+    log(f"  {'total':<18} {sum(len(p.files) for p in parts):>4} files {human(total):>10}")
+
+
+# --- serving -----------------------------------------------------------------------------------
+class StaticHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves dist/ with correct types, no caching and, unless disabled, COOP/COEP headers."""
+
+    isolation = True
+    prefix = "/"
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".mjs": "text/javascript", ".js": "text/javascript",
+                      ".wasm": "application/wasm", ".webmanifest": "application/manifest+json",
+                      ".json": "application/json", ".py": "text/plain; charset=utf-8",
+                      ".whl": "application/octet-stream", ".zip": "application/zip"}
+
+    def translate_path(self, path: str) -> str:
+        parsed = urllib.parse.urlsplit(path).path
+        if not parsed.startswith(self.prefix):
+            return str(Path(self.directory) / "__outside_prefix__")
+        return super().translate_path("/" + parsed[len(self.prefix):])
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-cache")
+        if self.isolation:
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+            self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if os.environ.get("LLMOS_SERVE_LOG"):
+            super().log_message(format, *args)
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def make_server(root: Path = DIST, host: str = "127.0.0.1", port: int = 8000,
+                isolation: bool = True, prefix: str = "/") -> Server:
+    """An HTTP server for ``root`` under ``prefix`` (e.g. ``/some-repo/``); port 0 picks one."""
+    handler = type("Handler", (StaticHandler,), {"isolation": isolation,
+                                                 "prefix": "/" + prefix.strip("/") + "/"
+                                                 if prefix.strip("/") else "/"})
+    return Server((host, port), functools.partial(handler, directory=str(root)))
+
+
+@dataclass
+class Background:
+    server: Server
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def serve_in_background(**kwargs: Any) -> Background:
+    server = make_server(**kwargs)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return Background(server, thread)
+
+
+# --- commands ----------------------------------------------------------------------------------
+def cmd_build(args: argparse.Namespace) -> int:
+    packages = [p for p in (args.packages or "numpy").split(",") if p]
+    build(pyodide_packages=args.pyodide_packages, packages=packages)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    cmd_build(args)
+    server = make_server(host=args.host, port=args.port, isolation=not args.no_isolation,
+                         prefix=args.prefix)
+    prefix = "/" + args.prefix.strip("/") + "/" if args.prefix.strip("/") else "/"
+    log(f"serving dist/ on http://{args.host}:{args.port}{prefix}  (Ctrl+C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def test_steps(pytest_args: list[str]) -> Iterator[list[str]]:
+    py = str(venv_python())
+    yield [py, "-m", "ruff", "check", "."]
+    yield [py, "-m", "ruff", "format", "--check", "."]
+    yield [py, "-m", "mypy"]
+    yield [py, "-m", "pytest", *pytest_args]
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    ensure_venv()
+    ensure_browser()
+    cmd_build(args)
+    for step in test_steps(args.pytest_args):
+        log("$ " + " ".join(step))
+        if subprocess.run(step, cwd=ROOT).returncode != 0:
+            log(f"FAILED: {' '.join(step[2:])}")
+            return 1
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    ensure_venv()
+    ensure_browser()
+    cmd_build(args)
+    for script in sorted((ROOT / "bench").glob("*.py")):
+        run([str(venv_python()), str(script)], cwd=ROOT)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func in (("build", cmd_build), ("serve", cmd_serve), ("test", cmd_test),
+                       ("bench", cmd_bench)):
+        p = sub.add_parser(name)
+        p.set_defaults(func=func)
+        p.add_argument("--pyodide-packages", metavar="DIR_OR_URL",
+                       help="an official Pyodide distribution to vendor packages from")
+        p.add_argument("--packages", help="comma-separated packages to vendor (default numpy)")
+        if name == "serve":
+            p.add_argument("--host", default="127.0.0.1")
+            p.add_argument("--port", type=int, default=8000)
+            p.add_argument("--prefix", default="/", help="serve under a base path, e.g. /repo/")
+            p.add_argument("--no-isolation", action="store_true",
+                           help="omit COOP/COEP headers, as a static host would")
+        if name == "test":
+            p.add_argument("pytest_args", nargs=argparse.REMAINDER,
+                           help="extra arguments for pytest")
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

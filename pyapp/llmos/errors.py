@@ -1,0 +1,53 @@
+"""The error types the OS shows to users: each carries a stable code and a readable message."""
+
+
+class LlmosError(Exception):
+    """Base class: ``code`` is machine-readable, ``str(error)`` is meant for the user."""
+
+    code = "error"
+
+
+class PathError(LlmosError):
+    """A path was refused before touching storage (traversal, absolute, NUL byte...)."""
+
+    code = "bad_path"
+
+
+class NotFoundError(LlmosError):
+    code = "not_found"
+
+
+class ExistsError(LlmosError):
+    code = "exists"
+
+
+class ReadOnlyError(LlmosError):
+    code = "read_only"
+
+
+class NotAFileError(LlmosError):
+    code = "not_a_file"
+
+
+class BinaryFileError(LlmosError):
+    """A file holds bytes that are not UTF-8 text, so a text editor must not open it."""
+
+    code = "binary"
+
+
+class QuotaError(LlmosError):
+    """The browser (or disk) refused a write for lack of space; nothing was changed."""
+
+    code = "quota"
+
+
+class StorageError(LlmosError):
+    """Storage failed in a way the user can act on (a corrupt entry, a backend error)."""
+
+    code = "storage"
+
+
+class ProtocolError(LlmosError):
+    """A message between rooms did not match the protocol."""
+
+    code = "protocol"

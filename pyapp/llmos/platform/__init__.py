@@ -1,0 +1,54 @@
+"""Platform seams: the small interfaces that differ between the browser and CPython.
+
+Each seam is a typed Protocol with a native implementation (:mod:`llmos.platform.native`), a
+browser one (:mod:`llmos.platform.browser`) and, where tests want it, an in-memory one
+(:mod:`llmos.platform.memory`). Nothing outside this package cares which one it gets.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One directory entry as storage reports it. ``path`` is relative to the storage root."""
+
+    path: str
+    is_dir: bool
+    size: int = 0
+    mtime: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+class Storage(Protocol):
+    """A tree of files under one root. Paths are already normalised (see :mod:`llmos.vfs.paths`):
+    relative, ``/``-separated, no ``.``/``..``; ``""`` is the root.
+
+    ``write`` is atomic: after a crash a reader sees the old bytes or the new ones, never a mix.
+    Implementations raise :class:`llmos.errors.NotFoundError`, ``QuotaError`` or ``StorageError``.
+    """
+
+    async def read(self, path: str) -> bytes: ...
+
+    async def write(self, path: str, data: bytes) -> None: ...
+
+    async def stat(self, path: str) -> Entry | None: ...
+
+    async def list(self, path: str) -> list[Entry]: ...
+
+    async def mkdir(self, path: str) -> None: ...
+
+    async def delete(self, path: str) -> None: ...
+
+    async def move(self, src: str, dst: str) -> None: ...
+
+
+def in_browser() -> bool:
+    """True inside Pyodide (browser or Node), where ``js`` and ``pyodide`` can be imported."""
+    return sys.platform == "emscripten"

@@ -1,0 +1,25 @@
+"""Entry point of the OS worker: builds the OS service over browser storage and hands JS a
+function that answers JSON requests with JSON replies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from llmos.platform.browser.storage import JsStorage
+from llmos.service import OsService
+
+
+async def start(
+    user_store: Any, private_store: Any, post: Callable[[str], None]
+) -> Callable[[str], Awaitable[str]]:
+    """Create the OS; ``post`` receives events as JSON text. Returns the request handler."""
+    service = await OsService.create(
+        JsStorage(user_store), JsStorage(private_store), lambda event: post(json.dumps(event))
+    )
+
+    async def handle(raw: str) -> str:
+        return json.dumps(await service.handle(raw))
+
+    return handle

@@ -1,0 +1,93 @@
+"""CPython implementations of the platform seams: storage is a directory on disk."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from llmos.errors import NotFoundError, QuotaError, ReadOnlyError, StorageError
+from llmos.platform import Entry
+
+_TMP_PREFIX = ".llmos-tmp-"
+
+
+class DirectoryStorage:
+    """Files under ``root``. Writes go to a temporary file that is fsynced and then renamed
+    over the target, so a crash leaves either the old or the new file."""
+
+    def __init__(self, root: str | os.PathLike[str], read_only: bool = False) -> None:
+        self.root = Path(root)
+        self.read_only = read_only
+        if not read_only:
+            self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, path: str) -> Path:
+        return self.root / path if path else self.root
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyError(f"{self.root} is read-only.")
+
+    async def read(self, path: str) -> bytes:
+        try:
+            return self._path(path).read_bytes()
+        except FileNotFoundError as error:
+            raise NotFoundError(f"'{path}' does not exist.") from error
+        except OSError as error:
+            raise StorageError(f"Could not read '{path}': {error.strerror}.") from error
+
+    async def write(self, path: str, data: bytes) -> None:
+        self._check_writable()
+        target = self._path(path)
+        fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except OSError as error:
+            Path(tmp).unlink(missing_ok=True)
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise QuotaError(f"The disk is full: '{path}' was not saved.") from error
+            raise StorageError(f"Could not write '{path}': {error.strerror}.") from error
+
+    async def stat(self, path: str) -> Entry | None:
+        try:
+            info = self._path(path).stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        is_dir = self._path(path).is_dir()
+        return Entry(path, is_dir, 0 if is_dir else info.st_size, info.st_mtime)
+
+    async def list(self, path: str) -> list[Entry]:
+        folder = self._path(path)
+        if not folder.is_dir():
+            raise NotFoundError(f"'{path}' is not a folder.")
+        found: list[Entry] = []
+        for child in folder.iterdir():
+            if child.name.startswith(_TMP_PREFIX):
+                continue
+            entry = await self.stat(f"{path}/{child.name}" if path else child.name)
+            if entry is not None:
+                found.append(entry)
+        return found
+
+    async def mkdir(self, path: str) -> None:
+        self._check_writable()
+        self._path(path).mkdir(parents=True, exist_ok=True)
+
+    async def delete(self, path: str) -> None:
+        self._check_writable()
+        target = self._path(path)
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+
+    async def move(self, src: str, dst: str) -> None:
+        self._check_writable()
+        os.replace(self._path(src), self._path(dst))

@@ -1,0 +1,57 @@
+"""Calls from the UI to the OS worker and the kernel, as JSON through ``window.llmosBridge``."""
+
+import json
+
+from js import window
+from pyscript.ffi import create_proxy
+
+_keep = []
+
+
+class OsError(Exception):
+    """A reply with ``ok: false``; ``str()`` is the OS's readable message."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+async def call(method, **params):
+    reply = json.loads(await window.llmosBridge.request(method, json.dumps(params)))
+    if not reply.get("ok"):
+        error = reply.get("error") or {}
+        raise OsError(error.get("code", "error"), error.get("message", "Unknown error"))
+    return reply.get("result")
+
+
+def subscribe(handler):
+    """``handler(name, data)`` for every OS/kernel event, starting with the latest of each."""
+
+    def receive(text):
+        event = json.loads(text)
+        handler(event["name"], event["data"])
+
+    proxy = create_proxy(receive)
+    _keep.append(proxy)
+    window.llmosBridge.subscribe(proxy)
+
+
+async def execute(code, on_stream):
+    proxy = create_proxy(on_stream)
+    _keep.append(proxy)
+    try:
+        return json.loads(await window.llmosBridge.exec(code, proxy))
+    finally:
+        _keep.remove(proxy)
+
+
+async def interrupt():
+    return str(await window.llmosBridge.interrupt())
+
+
+async def upload_base64(file):
+    return str(await window.llmosFiles.toBase64(file))
+
+
+def download(name, base64_text):
+    window.llmosFiles.download(name, base64_text)

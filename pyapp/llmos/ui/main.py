@@ -1,0 +1,85 @@
+"""UI entry point: wires the boot progress bar, the explorer/editor and the console to the OS."""
+
+import asyncio
+
+from llmos.ui import bridge, dom
+from llmos.ui.console import Console
+from llmos.ui.files import Files
+from js import document, window
+
+files = Files()
+console = Console()
+progress = {"os": 0, "kernel": 0}
+stages = {"os": "", "kernel": ""}
+
+
+def show_progress():
+    pct = (progress["os"] * 2 + progress["kernel"]) // 3
+    dom.by_id("boot-fill").style.width = str(pct) + "%"
+    dom.by_id("boot").setAttribute("aria-valuenow", str(pct))
+    stage = stages["os"] if progress["os"] < 100 else stages["kernel"]
+    dom.by_id("boot-stage").textContent = stage + " (" + str(pct) + "%)"
+
+
+def on_event(name, data):
+    if name == "boot.progress":
+        progress[data["room"]] = data["pct"]
+        stages[data["room"]] = data["stage"]
+        show_progress()
+    elif name == "os.ready":
+        files.enable()
+        asyncio.create_task(start_files())
+    elif name == "llmos.ready":
+        dom.by_id("boot").classList.add("done")
+        mode = "isolated" if data.get("isolated") else "not isolated"
+        dom.status("Ready in " + str(int(data["ms"])) + " ms · storage: " + data["storage"] + " · " + mode)
+        document.body.setAttribute("data-ready", "1")
+    elif name in ("os.failed", "llmos.failed"):
+        dom.notice("LLMos could not start: " + data["message"])
+    elif name == "kernel.status":
+        dom.by_id("kernel-state").textContent = "kernel: " + data["state"]
+        if data["state"] == "failed":
+            dom.notice("The Python kernel failed to start: " + data.get("detail", ""))
+        if data["state"] in ("idle", "busy"):
+            console.enable()
+    elif name == "fs.changed":
+        files.on_change(data)
+    elif name == "app.update":
+        dom.by_id("update").hidden = False
+    elif name == "storage.persist" and not data["persisted"]:
+        dom.status("Storage is not persistent: the browser may evict files under pressure.")
+
+
+async def start_files():
+    try:
+        info = await bridge.call("os.info")
+        for warning in info["warnings"]:
+            dom.notice(warning)
+        await files.refresh()
+        files.selected = "user/README.md"
+        await files.open("user/README.md")
+        await files.refresh()
+    except bridge.OsError as error:
+        dom.notice(str(error))
+
+
+def on_key(event):
+    if (event.ctrlKey or event.metaKey) and event.key == "s":
+        event.preventDefault()
+        files.spawn(files.save())
+    elif event.key == "Escape" and console.running:
+        event.preventDefault()
+        asyncio.create_task(console.stop())
+
+
+def on_before_unload(event):
+    if files.dirty():
+        event.preventDefault()
+        event.returnValue = "unsaved"
+
+
+dom.on(document, "keydown", on_key)
+dom.on(window, "beforeunload", on_before_unload)
+dom.on(dom.by_id("update-apply"), "click", lambda e: window.llmosBridge.applyUpdate())
+bridge.subscribe(on_event)
+document.body.setAttribute("data-ui", "1")

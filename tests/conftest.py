@@ -1,0 +1,35 @@
+"""Shared pytest set-up: ``async def`` tests run to completion on whichever event loop exists.
+
+Natively that is ``asyncio.run``; inside Pyodide (the in-browser tier, see
+``tests/test_core_in_pyodide.py``) it is ``pyodide.ffi.run_sync`` on the browser's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sys
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from synchronous code, natively or in Pyodide."""
+    if sys.platform == "emscripten":
+        from pyodide.ffi import run_sync
+
+        return run_sync(coro)  # type: ignore[no-any-return]
+    return asyncio.run(coro)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+    return True

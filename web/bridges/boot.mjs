@@ -1,0 +1,156 @@
+// Boots the rooms and joins them: registers the service worker, starts the OS worker and the
+// kernel in parallel, and exposes
+//   window.llmos        the automation API: {version, ready, exec(code), interrupt()}
+//   window.llmosBridge  the UI's (MicroPython) link to the OS and kernel, JSON text in and out.
+import { BUILD } from "./build-info.mjs";
+import { KernelHost } from "./kernel-host.mjs";
+
+const base = new URL("../", import.meta.url);
+const listeners = new Set();
+const latest = new Map(); // last event per name, replayed to late subscribers (the UI boots later)
+const emit = (name, data) => {
+  latest.set(name === "boot.progress" ? `${name}:${data.room}` : name, { name, data });
+  for (const fn of listeners) fn(JSON.stringify({ name, data }));
+};
+
+// --- OS worker -------------------------------------------------------------------------------
+const pending = new Map();
+let nextId = 0;
+const storagePref = new URL(location.href).searchParams.get("storage") || "opfs";
+const osUrl = new URL(`bridges/os-worker.mjs?storage=${encodeURIComponent(storagePref)}`, base);
+let osWorker;
+let resolveOs, rejectOs;
+const osReady = new Promise((res, rej) => { resolveOs = res; rejectOs = rej; });
+
+function startOs() {
+  osWorker = new Worker(osUrl, { type: "module", name: "llmos-os" });
+  osWorker.onmessage = (e) => {
+    const m = e.data;
+    if (m.type === "reply") {
+      const waiter = pending.get(m.id);
+      pending.delete(m.id);
+      waiter?.(m);
+    } else if (m.type === "event") {
+      if (m.name === "os.ready") resolveOs(m.data);
+      if (m.name === "os.failed") rejectOs(new Error(m.data.message));
+      emit(m.name, m.data);
+    }
+  };
+  osWorker.onerror = (e) => {
+    const message = `The OS worker crashed: ${e.message || "unknown error"}. Your files are safe; reload to restart it.`;
+    emit("os.failed", { message });
+    for (const [id, waiter] of pending) waiter({ type: "reply", id, ok: false, error: { code: "crashed", message } });
+    pending.clear();
+    rejectOs(new Error(message));
+  };
+}
+
+// request(method, params) -> reply {ok, result | error}; never rejects.
+function request(method, params = {}) {
+  const id = `r${++nextId}`;
+  return new Promise((resolve) => {
+    pending.set(id, resolve);
+    osWorker.postMessage({ type: "request", id, method, params });
+  });
+}
+
+// --- kernel ----------------------------------------------------------------------------------
+const kernel = new KernelHost({
+  base,
+  info: { missingPackages: BUILD.missingPackages },
+  onStatus: (s) => emit("kernel.status", s),
+  onProgress: (p) => emit("boot.progress", { room: "kernel", stage: p.stage, pct: p.pct }),
+});
+
+// --- service worker: offline cache, COOP/COEP for static hosts, update notice ------------------
+async function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  const registration = await navigator.serviceWorker.register(new URL("sw.js", base), { scope: base.pathname });
+  const announce = () => emit("app.update", { ready: true });
+  if (registration.waiting && navigator.serviceWorker.controller) announce();
+  registration.addEventListener("updatefound", () => {
+    const incoming = registration.installing;
+    incoming?.addEventListener("statechange", () => {
+      if (incoming.state === "installed" && navigator.serviceWorker.controller) announce();
+    });
+  });
+  let reloading = false;
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (reloading || !sessionStorage.getItem("llmos-applying-update")) return;
+    reloading = true;
+    sessionStorage.removeItem("llmos-applying-update");
+    location.reload();
+  });
+  window.llmosApplyUpdate = () => {
+    sessionStorage.setItem("llmos-applying-update", "1");
+    registration.waiting?.postMessage({ type: "skip-waiting" });
+  };
+}
+
+async function requestPersistence() {
+  const persisted = await navigator.storage?.persist?.().catch(() => false);
+  emit("storage.persist", { persisted: !!persisted });
+}
+
+// --- public API ------------------------------------------------------------------------------
+const t0 = performance.now();
+startOs();
+kernel.start().catch((error) => emit("kernel.status", { state: "failed", detail: String(error) }));
+const ready = Promise.all([osReady, kernel.ready()]).then(([os]) => {
+  const info = { ms: performance.now() - t0, storage: os.storage, isolated: self.crossOriginIsolated };
+  emit("llmos.ready", info);
+  return info;
+});
+ready.catch((error) => emit("llmos.failed", { message: String(error?.message ?? error) }));
+registerServiceWorker().catch((error) => console.warn("service worker:", error));
+requestPersistence();
+
+window.llmos = Object.freeze({
+  version: BUILD.version,
+  build: BUILD.id,
+  ready,
+  async exec(code) {
+    await kernel.ready();
+    return await kernel.execute(String(code));
+  },
+  interrupt: () => kernel.interrupt(),
+  request,
+});
+
+window.llmosBridge = {
+  subscribe(fn) {
+    listeners.add(fn);
+    for (const e of latest.values()) fn(JSON.stringify(e));
+  },
+  async request(method, paramsJson) {
+    await osReady.catch(() => {});
+    return JSON.stringify(await request(method, JSON.parse(paramsJson || "{}")));
+  },
+  async exec(code, onStream) {
+    await kernel.ready();
+    return JSON.stringify(await kernel.execute(code, (name, text) => onStream(name, text)));
+  },
+  interrupt: () => kernel.interrupt(),
+  applyUpdate: () => window.llmosApplyUpdate?.(),
+  isolated: () => self.crossOriginIsolated,
+};
+emit("shell.booted", { ms: performance.now() });
+
+// Browser file transfer helpers for the UI: upload (File -> base64) and download (base64 -> file).
+window.llmosFiles = {
+  async toBase64(file) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(text);
+  },
+  download(name, base64) {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const url = URL.createObjectURL(new Blob([bytes]));
+    const link = Object.assign(document.createElement("a"), { href: url, download: name });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  },
+};

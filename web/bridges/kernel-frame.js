@@ -1,0 +1,44 @@
+// Runs inside the kernel's sandboxed iframe (opaque origin: no storage, no app secrets).
+// Owns the kernel worker, relays messages between it and the host port, and handles interrupts:
+// through a SharedArrayBuffer when cross-origin isolated, else by restarting the worker.
+(() => {
+  let port = null, worker = null, workerSource = "", interrupt = null;
+
+  const startWorker = () => {
+    const url = "data:text/javascript;base64," + btoa(unescape(encodeURIComponent(workerSource)));
+    worker = new Worker(url, { type: "module" });
+    interrupt = self.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
+    worker.onmessage = (e) => port.postMessage(e.data, e.data?.buffer ? [e.data.buffer] : []);
+    worker.onerror = (e) => port.postMessage({ type: "status", state: "crashed", detail: String(e.message || "kernel worker crashed") });
+    worker.postMessage({ type: "init", interrupt });
+  };
+
+  const restart = (reason) => {
+    worker?.terminate();
+    port.postMessage({ type: "status", state: "restarted", detail: reason });
+    startWorker();
+  };
+
+  const onPortMessage = (e) => {
+    const message = e.data;
+    if (message?.type === "interrupt") {
+      if (interrupt && !message.force) {
+        Atomics.store(interrupt, 0, 2); // SIGINT: Pyodide raises KeyboardInterrupt
+        port.postMessage({ type: "status", state: "interrupting", detail: "signal" });
+      } else {
+        restart(message.force ? "not interruptible" : "not cross-origin isolated");
+      }
+      return;
+    }
+    if (message?.type === "restart") return restart(message.detail || "restart requested");
+    worker.postMessage(message, message?.buffer ? [message.buffer] : []);
+  };
+
+  window.addEventListener("message", (e) => {
+    if (e.source !== window.parent || e.data?.type !== "llmos-kernel-init" || port) return;
+    port = e.ports[0];
+    workerSource = e.data.workerSource;
+    port.onmessage = onPortMessage;
+    startWorker();
+  });
+})();

@@ -1,0 +1,167 @@
+// Main-thread host of the kernel: a sandboxed, opaque-origin iframe (no allow-same-origin) with
+// a strict CSP, running kernel-worker.js. The kernel cannot read this origin's storage, so it
+// never reaches the OS's secrets. Files it needs are fetched here (same origin, served by the
+// service worker when offline) and transferred to it.
+
+const CSP = [
+  "default-src 'none'",
+  "script-src 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval' blob: data:",
+  "worker-src blob: data:",
+  "connect-src 'none'",
+  "style-src 'none'",
+].join("; ");
+
+const ESCALATE_MS = 1500; // an interrupt signal not honoured by then is escalated to a restart
+
+export class KernelHost {
+  constructor({ base, info = {}, onStatus = () => {}, onProgress = () => {} }) {
+    this.base = base;
+    this.info = info;
+    this.onStatus = onStatus;
+    this.onProgress = onProgress;
+    this.queue = [];
+    this.current = null;
+    this.nextId = 0;
+    this.state = "booting";
+    this.isolated = false;
+    this.readyWaiters = [];
+  }
+
+  async start() {
+    const [frameSource, workerSource] = await Promise.all(
+      ["bridges/kernel-frame.js", "bridges/kernel-worker.js"].map(async (p) => (await fetch(new URL(p, this.base))).text()),
+    );
+    this.workerSource = workerSource;
+    const iframe = document.createElement("iframe");
+    iframe.setAttribute("sandbox", "allow-scripts");
+    iframe.setAttribute("allow", "cross-origin-isolated");
+    iframe.setAttribute("aria-hidden", "true");
+    iframe.title = "Python kernel sandbox";
+    iframe.hidden = true;
+    iframe.srcdoc = `<!doctype html><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${CSP}"><script>${frameSource}<\/script>`;
+    const loaded = new Promise((resolve) => iframe.addEventListener("load", resolve, { once: true }));
+    document.body.append(iframe);
+    this.iframe = iframe;
+    await loaded;
+    const channel = new MessageChannel();
+    this.port = channel.port1;
+    this.port.onmessage = (e) => this.onMessage(e.data);
+    iframe.contentWindow.postMessage({ type: "llmos-kernel-init", workerSource }, "*", [channel.port2]);
+  }
+
+  ready() {
+    return this.state === "idle" || this.state === "busy"
+      ? Promise.resolve()
+      : new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+  }
+
+  setState(state, detail = "") {
+    this.state = state;
+    this.onStatus({ state, detail, isolated: this.isolated });
+    if (state === "idle") this.readyWaiters.splice(0).forEach((w) => w.resolve());
+    if (state === "failed") this.readyWaiters.splice(0).forEach((w) => w.reject(new Error(detail)));
+  }
+
+  async onMessage(m) {
+    switch (m.type) {
+      case "info-request":
+        this.port.postMessage({ type: "info", ...this.info });
+        break;
+      case "fetch":
+        await this.serveFile(m);
+        break;
+      case "progress":
+        this.onProgress(m);
+        break;
+      case "stream":
+        if (this.current?.id === m.id) this.current.onStream?.(m.name, m.text);
+        break;
+      case "result":
+        if (this.current?.id === m.id) this.finish(m);
+        break;
+      case "status":
+        this.onKernelStatus(m);
+        break;
+    }
+  }
+
+  async serveFile({ reqId, path }) {
+    try {
+      const response = await fetch(new URL(path, this.base));
+      if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+      const buffer = await response.arrayBuffer();
+      this.port.postMessage({ type: "file", reqId, buffer }, [buffer]);
+    } catch (error) {
+      this.port.postMessage({ type: "file", reqId, error: String(error?.message ?? error) });
+    }
+  }
+
+  onKernelStatus(m) {
+    if (m.isolated !== undefined) this.isolated = m.isolated;
+    if (m.state === "restarted" || m.state === "crashed") {
+      const how = m.state === "crashed" ? "The kernel crashed" : "The kernel was restarted";
+      this.abortCurrent(`${how} (${m.detail}); your files are safe. Variables were reset.`, m.state === "crashed" ? "KernelCrashed" : "KernelRestarted");
+      this.setState("booting", m.detail);
+      return;
+    }
+    if (m.state === "idle" && this.current) return; // the result message finishes the run
+    this.setState(m.state, m.detail || "");
+    if (m.state === "idle") this.pump();
+  }
+
+  abortCurrent(message, type) {
+    const run = this.current;
+    if (!run) return;
+    this.current = null;
+    clearTimeout(run.escalation);
+    run.resolve({ stdout: run.stdout, stderr: run.stderr + message + "\n", result: null, error: { type, message, traceback: "" } });
+  }
+
+  finish(m) {
+    const run = this.current;
+    this.current = null;
+    clearTimeout(run.escalation);
+    run.resolve({ stdout: m.stdout, stderr: m.stderr, result: m.result, error: m.error });
+    this.setState("idle");
+    this.pump();
+  }
+
+  // Run Python; onStream(name, text) sees output as it is printed. Resolves to
+  // {stdout, stderr, result, error}; never rejects for errors in the code.
+  execute(code, onStream) {
+    return new Promise((resolve) => {
+      const run = { id: `x${++this.nextId}`, code, onStream, resolve, stdout: "", stderr: "" };
+      const inner = run.onStream;
+      run.onStream = (name, text) => { run[name] += text; inner?.(name, text); };
+      this.queue.push(run);
+      this.pump();
+    });
+  }
+
+  pump() {
+    if (this.current || this.state !== "idle" || !this.queue.length) return;
+    this.current = this.queue.shift();
+    this.setState("busy");
+    this.port.postMessage({ type: "execute", id: this.current.id, code: this.current.code });
+  }
+
+  // Stop the running code. Resolves to "interrupted" (KeyboardInterrupt raised in the kernel)
+  // or "restarted" (the worker was terminated and is booting again).
+  interrupt() {
+    const run = this.current;
+    if (!run) return Promise.resolve("idle");
+    return new Promise((resolve) => {
+      const done = run.resolve;
+      run.resolve = (value) => {
+        done(value);
+        resolve(value.error?.type === "KeyboardInterrupt" ? "interrupted" : "restarted");
+      };
+      this.port.postMessage({ type: "interrupt" });
+      run.escalation = setTimeout(() => this.port.postMessage({ type: "interrupt", force: true }), ESCALATE_MS);
+    });
+  }
+
+  restart() {
+    this.port.postMessage({ type: "restart", detail: "restart requested" });
+  }
+}

@@ -1,0 +1,71 @@
+// The kernel worker: Pyodide for user and agent code, started from a data: URL inside the
+// sandboxed iframe. It has no network (CSP connect-src 'none'); every file it needs
+// (Pyodide itself, wheels) is asked of the host page and served from memory by a fetch shim.
+const BASE = "https://kernel.invalid/";
+let nextRequest = 0, interrupt = null, pyodide = null, kernel = null;
+const pending = new Map();
+const post = (m, transfer = []) => self.postMessage(m, transfer);
+
+const getFile = (path) => new Promise((resolve, reject) => {
+  const reqId = ++nextRequest;
+  pending.set(reqId, { resolve, reject });
+  post({ type: "fetch", reqId, path });
+});
+
+const TYPES = { wasm: "application/wasm", json: "application/json", mjs: "text/javascript", js: "text/javascript" };
+
+globalThis.fetch = async (input) => {
+  const url = new URL(input instanceof Request ? input.url : String(input), BASE);
+  if (url.origin !== new URL(BASE).origin) throw new TypeError(`The kernel has no network access (${url.origin}).`);
+  const buffer = await getFile(decodeURIComponent(url.pathname.slice(1)));
+  const ext = url.pathname.split(".").pop();
+  return new Response(buffer, { headers: { "Content-Type": TYPES[ext] || "application/octet-stream" } });
+};
+
+const blobUrl = (buffer) => URL.createObjectURL(new Blob([buffer], { type: "text/javascript" }));
+const progress = (stage, pct) => post({ type: "progress", stage, pct });
+
+async function boot(info) {
+  progress("Loading the kernel runtime", 10);
+  const asm = await import(blobUrl(await getFile("pyodide/pyodide.asm.mjs")));
+  const { loadPyodide } = await import(blobUrl(await getFile("pyodide/pyodide.mjs")));
+  pyodide = await loadPyodide({ indexURL: BASE + "pyodide/", createPyodideModule: asm.default });
+  if (interrupt) pyodide.setInterruptBuffer(interrupt);
+  progress("Loading the kernel package", 70);
+  await pyodide.loadPackage(["llmos"], { messageCallback: () => {} });
+  kernel = pyodide.pyimport("llmos.platform.browser.kernel_main");
+  kernel.setup(JSON.stringify(info.missingPackages || {}));
+  progress("Kernel ready", 100);
+  post({ type: "status", state: "idle", detail: "ready", isolated: !!interrupt });
+}
+
+async function execute(message) {
+  if (interrupt) Atomics.store(interrupt, 0, 0);
+  post({ type: "status", state: "busy" });
+  try {
+    await pyodide.loadPackagesFromImports(message.code, { messageCallback: () => {} });
+  } catch (error) {
+    // Unavailable packages are explained by the import hint when the code runs.
+  }
+  const result = await kernel.run(message.id, message.code, (json) => post(JSON.parse(json)));
+  post(JSON.parse(result));
+  post({ type: "status", state: "idle" });
+}
+
+let ready = null;
+self.onmessage = async (e) => {
+  const m = e.data;
+  if (m.type === "init") {
+    interrupt = m.interrupt;
+    post({ type: "info-request" });
+  } else if (m.type === "info") {
+    ready = boot(m).catch((error) => post({ type: "status", state: "failed", detail: String(error?.message ?? error) }));
+  } else if (m.type === "file") {
+    const p = pending.get(m.reqId);
+    pending.delete(m.reqId);
+    if (m.error) p?.reject(new TypeError(m.error)); else p?.resolve(m.buffer);
+  } else if (m.type === "execute") {
+    await ready;
+    await execute(m);
+  }
+};

@@ -1,0 +1,36 @@
+// The OS worker: Pyodide running the llmos core. It alone holds settings and secrets.
+// Speaks llmos.protocol: takes {type:"request"} messages, posts replies and events.
+import { loadPyodide } from "../pyodide/pyodide.mjs";
+import { openStorage } from "./storage.mjs";
+
+const post = (message) => self.postMessage(message);
+const progress = (stage, pct) =>
+  post({ type: "event", name: "boot.progress", data: { room: "os", stage, pct } });
+
+const queue = [];
+let handle = null;
+self.onmessage = (e) => (handle ? answer(e.data) : queue.push(e.data));
+
+async function answer(message) {
+  post(JSON.parse(await handle(JSON.stringify(message))));
+}
+
+async function boot() {
+  const params = new URL(self.location.href).searchParams;
+  progress("Loading the Python runtime", 5);
+  const t0 = performance.now();
+  const pyodide = await loadPyodide({ indexURL: new URL("../pyodide/", import.meta.url).href });
+  progress("Loading the LLMos package", 60);
+  await pyodide.loadPackage(["llmos"], { messageCallback: () => {}, errorCallback: (m) => console.error(m) });
+  progress("Opening your files", 80);
+  const storage = await openStorage({ prefer: params.get("storage") || "opfs" });
+  const osMain = pyodide.pyimport("llmos.platform.browser.os_main");
+  handle = await osMain.start(storage.user, storage.private, (json) => post(JSON.parse(json)));
+  progress("Ready", 100);
+  post({ type: "event", name: "os.ready", data: { storage: storage.kind, ms: performance.now() - t0 } });
+  for (const message of queue.splice(0)) answer(message);
+}
+
+boot().catch((error) => {
+  post({ type: "event", name: "os.failed", data: { message: String(error?.message ?? error) } });
+});
