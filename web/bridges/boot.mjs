@@ -6,6 +6,9 @@ import { BUILD } from "./build-info.mjs";
 import { KernelHost } from "./kernel-host.mjs";
 
 const base = new URL("../", import.meta.url);
+// Milestones in ms since navigation start, for tests and bench/startup.py.
+const timings = (window.llmosTimings = { bootScript: performance.now() });
+const mark = (name) => { timings[name] ??= performance.now(); };
 const listeners = new Set();
 const latest = new Map(); // last event per name, replayed to late subscribers (the UI boots later)
 const emit = (name, data) => {
@@ -31,7 +34,7 @@ function startOs() {
       pending.delete(m.id);
       waiter?.(m);
     } else if (m.type === "event") {
-      if (m.name === "os.ready") resolveOs(m.data);
+      if (m.name === "os.ready") { mark("osReady"); resolveOs(m.data); }
       if (m.name === "os.failed") rejectOs(new Error(m.data.message));
       emit(m.name, m.data);
     }
@@ -58,7 +61,7 @@ function request(method, params = {}) {
 const kernel = new KernelHost({
   base,
   info: { missingPackages: BUILD.missingPackages },
-  onStatus: (s) => emit("kernel.status", s),
+  onStatus: (s) => { if (s.state === "idle") mark("kernelReady"); emit("kernel.status", s); },
   onProgress: (p) => emit("boot.progress", { room: "kernel", stage: p.stage, pct: p.pct }),
 });
 
@@ -97,6 +100,7 @@ const t0 = performance.now();
 startOs();
 kernel.start().catch((error) => emit("kernel.status", { state: "failed", detail: String(error) }));
 const ready = Promise.all([osReady, kernel.ready()]).then(([os]) => {
+  mark("ready");
   const info = { ms: performance.now() - t0, storage: os.storage, isolated: self.crossOriginIsolated };
   emit("llmos.ready", info);
   return info;
