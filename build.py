@@ -234,51 +234,77 @@ def fetch_pinned_wheels() -> list[LockedWheel]:
 
 # --- packages from an official Pyodide distribution (--pyodide-packages) -----------------------
 def read_source(source: str, name: str) -> bytes:
-    """Read ``name`` from a Pyodide distribution given as a folder or a base URL."""
-    if re.match(r"^https?://", source):
-        with urllib.request.urlopen(source.rstrip("/") + "/" + name, timeout=120) as response:
-            data: bytes = response.read()
-            return data
-    return (Path(source) / name).read_bytes()
+    """Read ``name`` from a Pyodide distribution given as a folder or an http(s) base URL."""
+    try:
+        if re.match(r"^https?://", source):
+            url = source.rstrip("/") + "/" + urllib.parse.quote(name)
+            with urllib.request.urlopen(url, timeout=120) as response:
+                data: bytes = response.read()
+                return data
+        return (Path(source) / name).read_bytes()
+    except OSError as error:  # also urllib's URLError and HTTPError
+        message = f"Cannot read {name} from the Pyodide distribution {source}: {error}"
+        raise SystemExit(message) from error
 
 
 def resolve_pyodide_packages(lock: dict[str, Any], wanted: Iterable[str]) -> list[str]:
-    """The wanted packages and everything they depend on, in dependency order."""
-    packages: dict[str, Any] = lock["packages"]
-    names = {key.lower(): key for key in packages}
-    order: list[str] = []
+    """The lock keys of the wanted packages and all they depend on, dependencies first.
+    Names match as Pyodide matches them, PEP 503-normalized (``Python_Dateutil``)."""
 
-    def visit(name: str) -> None:
-        key = names.get(name.lower())
+    def _canonical(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    packages: dict[str, Any] = lock["packages"]
+    keys = {_canonical(key): key for key in packages}
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str, needed_by: str | None) -> None:
+        key = keys.get(_canonical(name))
         if key is None:
-            raise SystemExit(f"The Pyodide distribution has no package '{name}'.")
-        if key in order:
+            why = f" (a dependency of '{needed_by}')" if needed_by else ""
+            raise SystemExit(f"The Pyodide distribution has no package '{name}'{why}.")
+        if key in seen:
             return
+        seen.add(key)
         for dep in packages[key].get("depends", []):
-            visit(dep)
+            visit(dep, key)
         order.append(key)
 
     for name in wanted:
-        visit(name)
+        visit(name, None)
     return order
 
 
 def vendor_pyodide_packages(source: str, wanted: list[str], out_dir: Path) -> list[dict[str, Any]]:
     """Copy the wanted packages (and their dependencies) from ``source`` into ``out_dir``,
-    verifying each file against the distribution's lock. Returns their lock entries."""
+    verifying each file's sha256 against the distribution's lock. Returns their lock entries,
+    each named by its lock key, the normalized name that Pyodide looks packages up by."""
     lock = json.loads(read_source(source, "pyodide-lock.json"))
-    ours = json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())
-    if lock.get("info", {}).get("python") != ours["info"]["python"]:
-        raise SystemExit(f"{source} is for Python {lock.get('info', {}).get('python')}, but this "
-                         f"build's Pyodide runs Python {ours['info']['python']}.")
+    theirs: dict[str, Any] = lock.get("info", {})
+    ours: dict[str, Any] = json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())["info"]
+    version = json.loads((NODE / "pyodide" / "package.json").read_text())["version"]
+    for field_name, label in (("python", "Python"), ("abi_version", "ABI")):
+        if theirs.get(field_name) != ours.get(field_name):
+            raise SystemExit(
+                f"{source} is for {label} {theirs.get(field_name)}, but this build's Pyodide runs "
+                f"{label} {ours.get(field_name)}: use the official Pyodide {version} distribution."
+            )
     entries = []
     for key in resolve_pyodide_packages(lock, wanted):
-        entry = dict(lock["packages"][key])
-        target = out_dir / entry["file_name"]
+        entry = {**lock["packages"][key], "name": key}
+        file_name: str = entry["file_name"]
+        if Path(file_name).name != file_name or file_name.startswith("."):
+            raise SystemExit(f"{source}: package '{key}' has an unsafe file name {file_name!r}.")
+        target = out_dir / file_name
         if not target.exists() or sha256_of(target) != entry["sha256"]:
-            data = read_source(source, entry["file_name"])
-            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-                raise SystemExit(f"{entry['file_name']} from {source} fails its sha256 check.")
+            data = read_source(source, file_name)
+            actual = hashlib.sha256(data).hexdigest()
+            if actual != entry["sha256"]:
+                raise SystemExit(
+                    f"{file_name} from {source} fails its sha256 check: it is {actual}, but the "
+                    f"distribution's pyodide-lock.json says {entry['sha256']}; not vendoring it."
+                )
             write_if_changed(target, data)
         entries.append(entry)
     return entries
@@ -474,8 +500,10 @@ def serve_in_background(**kwargs: Any) -> Background:
 
 # --- commands ----------------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace) -> int:
-    packages = [p for p in (args.packages or "numpy").split(",") if p]
-    build(pyodide_packages=args.pyodide_packages, packages=packages)
+    packages = [p.strip() for p in (args.packages or "").split(",") if p.strip()]
+    if packages and not args.pyodide_packages:
+        raise SystemExit("--packages needs --pyodide-packages DIR_OR_URL to vendor them from.")
+    build(pyodide_packages=args.pyodide_packages, packages=packages or None)
     return 0
 
 
