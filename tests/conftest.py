@@ -7,6 +7,7 @@ Natively that is ``asyncio.run``; inside Pyodide (the in-browser tier, see
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import sys
 from collections.abc import Coroutine
@@ -23,6 +24,15 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         from pyodide.ffi import run_sync
 
         return run_sync(coro)  # type: ignore[no-any-return]
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass  # the usual case; asyncio.run below, outside this handler (no stray __context__)
+    else:
+        # Another loop runs on this thread (Playwright's sync API, once a browser test started):
+        # asyncio.run refuses to nest, so run the coroutine on a fresh loop in a helper thread.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, coro).result()
     return asyncio.run(coro)
 
 

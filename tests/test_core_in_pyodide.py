@@ -16,8 +16,13 @@ import build
 
 ROOT = Path(__file__).resolve().parent.parent
 # pytest and its pure-Python dependencies, installed into Pyodide with micropip (no network).
-PYTEST_WHEELS = ["pytest==9.2.0", "pluggy==1.7.0", "iniconfig==2.3.1", "packaging==26.4",
-                 "pygments==2.21.0"]
+PYTEST_WHEELS = [
+    "pytest==9.2.0",
+    "pluggy==1.7.0",
+    "iniconfig==2.3.1",
+    "packaging==26.4",
+    "pygments==2.21.0",
+]
 
 HARNESS = """<!doctype html><meta charset="utf-8"><title>core tests in Pyodide</title>
 <script type="module">
@@ -29,7 +34,8 @@ const manifest = await (await fetch("./manifest.json")).json();
 const py = await loadPyodide({ indexURL: "./pyodide/" });
 await py.loadPackage(["micropip", "llmos"]);
 const micropip = py.pyimport("micropip");
-await micropip.install(manifest.wheels.map((w) => new URL(w, location.href).href), { deps: false });
+const wheels = manifest.wheels.map((w) => new URL(w, location.href).href);
+await micropip.install(wheels, { deps: false });
 for (const file of manifest.tests) {
   const text = await (await fetch(file)).text();
   py.FS.mkdirTree("/" + file.split("/").slice(0, -1).join("/"));
@@ -48,7 +54,8 @@ code = pytest.main(["/tests/core", "-q", "-p", "no:cacheprovider", "--rootdir=/"
 json.dumps({"exit": int(code), "reports": collect.reports})
 `);
 } catch (error) {
-  window.coreResult = JSON.stringify({ exit: -1, error: String(error?.stack ?? error), reports: {} });
+  const shown = String(error?.stack ?? error);
+  window.coreResult = JSON.stringify({ exit: -1, error: shown, reports: {} });
 }
 </script>"""
 
@@ -57,9 +64,23 @@ def _wheels(cache: Path) -> list[Path]:
     cache.mkdir(parents=True, exist_ok=True)
     missing = [w for w in PYTEST_WHEELS if not list(cache.glob(w.replace("==", "-") + "-*.whl"))]
     if missing:
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
-                        "--only-binary=:all:", "--python-version", "3.14", "-d", str(cache),
-                        *missing], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--python-version",
+                "3.14",
+                "-d",
+                str(cache),
+                *missing,
+            ],
+            check=True,
+        )
     return sorted(cache.glob("*.whl"))
 
 
@@ -71,8 +92,14 @@ def harness(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     (site / "wheels").symlink_to(build.CACHE / "test-wheels")
     wheels = [f"wheels/{p.name}" for p in _wheels(build.CACHE / "test-wheels")]
     (site / "tests").symlink_to(ROOT / "tests")
-    tests = [p.relative_to(ROOT).as_posix() for p in [ROOT / "tests/__init__.py",
-             ROOT / "tests/conftest.py", *sorted((ROOT / "tests/core").glob("*.py"))]]
+    tests = [
+        p.relative_to(ROOT).as_posix()
+        for p in [
+            ROOT / "tests/__init__.py",
+            ROOT / "tests/conftest.py",
+            *sorted((ROOT / "tests/core").glob("*.py")),
+        ]
+    ]
     (site / "manifest.json").write_text(json.dumps({"wheels": wheels, "tests": tests}))
     (site / "index.html").write_text(HARNESS)
     server = build.serve_in_background(root=site, port=0)
@@ -81,8 +108,13 @@ def harness(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
 
 def _native_test_count() -> int:
-    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
-                          str(ROOT / "tests/core")], capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", str(ROOT / "tests/core")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     return sum(1 for line in out.stdout.splitlines() if "::" in line)
 
 

@@ -17,7 +17,7 @@ Errors inside replies are ``{code, message}`` with a user-readable ``message``.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, NotRequired, TypedDict, cast
+from typing import Any, Literal, NotRequired, TypedDict
 
 from llmos.errors import LlmosError, ProtocolError
 
@@ -108,7 +108,7 @@ def parse(raw: str | dict[str, Any]) -> dict[str, Any]:
     for field, expected in _REQUIRED[kind].items():
         if not isinstance(raw.get(field), expected):
             raise ProtocolError(f"A '{kind}' message needs a '{field}' field.")
-    return cast(dict[str, Any], raw)
+    return raw
 
 
 def request(id: str, method: str, params: dict[str, Any] | None = None) -> Request:

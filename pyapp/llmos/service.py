@@ -7,6 +7,9 @@ name; errors become ``{code, message}`` replies, so a failing call never hangs t
 from __future__ import annotations
 
 import base64
+import binascii
+import contextlib
+import json
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
@@ -72,14 +75,19 @@ class OsService:
         return service
 
     def _on_change(self, change: Change) -> None:
-        self.emit(protocol.event("fs.changed", kind=change.kind, path=change.path, dest=change.dest))
+        self.emit(
+            protocol.event("fs.changed", kind=change.kind, path=change.path, dest=change.dest)
+        )
 
     async def handle(self, raw: str | dict[str, Any]) -> protocol.Reply:
         """Answer one request; always returns a reply, never raises."""
-        request_id = raw.get("id", "") if isinstance(raw, dict) else ""
+        decoded: Any = raw
+        if isinstance(raw, str):  # decode first, so a malformed request still gets its id back
+            with contextlib.suppress(ValueError):
+                decoded = json.loads(raw)
+        request_id = decoded.get("id", "") if isinstance(decoded, dict) else ""
         try:
-            message = protocol.parse(raw)
-            request_id = message["id"]
+            message = protocol.parse(decoded)
             if message["type"] != "request":
                 raise ProtocolError(f"The OS takes requests, not '{message['type']}'.")
             handler = METHODS.get(message["method"])
@@ -91,8 +99,13 @@ class OsService:
 
 
 def _entry(entry: Entry) -> dict[str, Any]:
-    return {"path": entry.path, "name": entry.name, "dir": entry.is_dir, "size": entry.size,
-            "mtime": entry.mtime}
+    return {
+        "path": entry.path,
+        "name": entry.name,
+        "dir": entry.is_dir,
+        "size": entry.size,
+        "mtime": entry.mtime,
+    }
 
 
 def _param(params: dict[str, Any], name: str) -> str:
@@ -107,8 +120,10 @@ async def _info(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     warnings = [w for w in (service.settings.warning, service.secrets.warning) if w]
     return {
         "version": llmos.__version__,
-        "volumes": [{"name": v.name, "writable": v.writable, "description": v.description}
-                    for v in service.vfs.volumes],
+        "volumes": [
+            {"name": v.name, "writable": v.writable, "description": v.description}
+            for v in service.vfs.volumes
+        ],
         "warnings": warnings,
     }
 
@@ -132,7 +147,10 @@ async def _read(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
 async def _write(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     path = _param(params, "path")
     if "base64" in params:
-        data = base64.b64decode(_param(params, "base64"), validate=True)
+        try:
+            data = base64.b64decode(_param(params, "base64"), validate=True)
+        except binascii.Error as error:
+            raise ProtocolError(f"The parameter 'base64' is not valid base64: {error}.") from error
     else:
         data = _param(params, "text").encode("utf-8")
     await service.vfs.write_bytes(path, data)

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from llmos.platform import Storage
 from llmos.platform.memory import MemoryStorage
 from llmos.platform.native import DirectoryStorage
+from llmos.vfs import Vfs, Volume
+
+from tests.conftest import run
 
 IN_BROWSER = sys.platform == "emscripten"
 BACKENDS = ["memory", "directory", *(["opfs", "indexeddb"] if IN_BROWSER else [])]
@@ -26,10 +28,9 @@ def make_storage(kind: str, tmp_path: Path) -> Storage:
         return MemoryStorage()
     if kind == "directory":
         return DirectoryStorage(tmp_path / "volume")
-    from pyodide.ffi import run_sync  # browser backends: the real storage.mjs over OPFS / IDB
-
-    from js import llmosTest  # type: ignore[import-not-found]
+    from js import llmosTest
     from llmos.platform.browser.storage import JsStorage
+    from pyodide.ffi import run_sync  # browser backends: the real storage.mjs over OPFS / IDB
 
     opened: Any = run_sync(llmosTest.openStorage(kind, f"test-{uuid.uuid4().hex}"))
     return JsStorage(opened.user)
@@ -38,3 +39,29 @@ def make_storage(kind: str, tmp_path: Path) -> Storage:
 @pytest.fixture(params=BACKENDS)
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     return make_storage(request.param, tmp_path)
+
+
+SHIPPED = {"docs/guide.md": b"# Guide\n", "agents/system.md": b"You are helpful.\n"}
+
+
+@pytest.fixture
+def shipped_storage() -> MemoryStorage:
+    """A stand-in for the shipped, read-only ``system`` volume."""
+    shipped = MemoryStorage()
+
+    async def fill() -> None:
+        for path, data in SHIPPED.items():
+            await shipped.mkdir(path.rsplit("/", 1)[0])
+            await shipped.write(path, data)
+
+    run(fill())
+    return shipped
+
+
+@pytest.fixture
+def vfs(storage: Storage, shipped_storage: MemoryStorage) -> Vfs:
+    """A VFS with a writable ``user`` volume on each backend and a read-only ``system`` one."""
+    mounted = Vfs()
+    mounted.mount(Volume("system", shipped_storage, writable=False, description="Shipped"))
+    mounted.mount(Volume("user", storage, writable=True, description="Your files"))
+    return mounted

@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from types import CodeType, TracebackType
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, cast
 
 from llmos.protocol import ExecError, Result
 
@@ -60,14 +60,16 @@ class Executor:
         filename = f"<cell-{self._count}>"
         out = _StreamWriter("stdout", on_stream or _ignore)
         err = _StreamWriter("stderr", on_stream or _ignore)
-        value: Any = None
+        shown: str | None = None
         error: ExecError | None = None
-        with _redirect(out, err):
+        with _redirect(cast(TextIO, out), cast(TextIO, err)):
             try:
                 body, last = _compile(code, filename)
                 await _eval(body, self.namespace)
                 if last is not None:
                     value = await _eval(last, self.namespace)
+                    # inside the try: a __repr__ may print, or be interrupted
+                    shown = None if value is None else _safe_repr(value)
             except BaseException as exc:  # user code may raise anything, SystemExit included
                 error = _describe(exc, filename)
                 err.write(error["traceback"])
@@ -76,7 +78,7 @@ class Executor:
             "id": id,
             "stdout": out.getvalue(),
             "stderr": err.getvalue(),
-            "result": None if value is None else _safe_repr(value),
+            "result": shown,
             "error": error,
         }
 
@@ -116,7 +118,11 @@ async def _eval(code: CodeType, namespace: dict[str, Any]) -> Any:
 def _describe(exc: BaseException, filename: str) -> ExecError:
     tb = _user_frames(exc.__traceback__, filename)
     lines = traceback.format_exception(type(exc), exc, tb)
-    return {"type": type(exc).__name__, "message": str(exc), "traceback": "".join(lines)}
+    try:
+        message = str(exc)
+    except Exception as error:  # a broken __str__ must not hide the original error
+        message = f"<str failed: {type(error).__name__}: {error}>"
+    return {"type": type(exc).__name__, "message": message, "traceback": "".join(lines)}
 
 
 def _user_frames(tb: TracebackType | None, filename: str) -> TracebackType | None:

@@ -20,7 +20,7 @@ HOW_TO_ADD = (
 
 
 class MissingPackageFinder(importlib.abc.MetaPathFinder):
-    """Last on ``sys.meta_path``: answers only for known Pyodide packages that nothing else found."""
+    """Last on ``sys.meta_path``: answers only for known Pyodide packages nothing else found."""
 
     def __init__(self, imports_to_package: Mapping[str, str]) -> None:
         self.imports_to_package = dict(imports_to_package)

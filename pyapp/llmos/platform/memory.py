@@ -56,7 +56,9 @@ class MemoryStorage:
 
     async def delete(self, path: str) -> None:
         prefix = path + "/"
-        self._files = {k: v for k, v in self._files.items() if k != path and not k.startswith(prefix)}
+        self._files = {
+            k: v for k, v in self._files.items() if k != path and not k.startswith(prefix)
+        }
         self._dirs = {d for d in self._dirs if d != path and not d.startswith(prefix)}
 
     async def move(self, src: str, dst: str) -> None:

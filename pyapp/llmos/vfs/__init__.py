@@ -8,6 +8,7 @@ subscribers (the explorer, later the memory indexer) as a :class:`Change`.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,9 +55,8 @@ class Vfs:
         self._listeners: list[Listener] = []
 
     def mount(self, volume: Volume) -> None:
-        paths.normalize(volume.name)
-        if "/" in volume.name:
-            raise PathError(f"A volume name cannot contain '/': {volume.name!r}.")
+        if not volume.name or "/" in volume.name or paths.normalize(volume.name) != volume.name:
+            raise PathError(f"A volume name must be one plain name, not {volume.name!r}.")
         self._volumes[volume.name] = volume
 
     @property
@@ -104,16 +104,22 @@ class Vfs:
     async def exists(self, path: str) -> bool:
         return await self.stat(path) is not None
 
-    async def list(self, path: str) -> list[Entry]:
+    async def list(self, path: str) -> builtins.list[Entry]:
         """Entries directly under ``path``, folders first, then by name."""
         volume, inner = self.resolve(path)
+        if inner:
+            folder = await volume.storage.stat(inner)
+            if folder is None:
+                raise NotFoundError(f"'{path}' does not exist.")
+            if not folder.is_dir:
+                raise NotAFileError(f"'{path}' is a file, not a folder.")
         entries = await volume.storage.list(inner)
         shown = [Entry(f"{volume.name}/{e.path}", e.is_dir, e.size, e.mtime) for e in entries]
         return sorted(shown, key=lambda e: (not e.is_dir, e.name.lower()))
 
-    async def walk(self, path: str) -> list[Entry]:
+    async def walk(self, path: str) -> builtins.list[Entry]:  # `list` is a method here
         """Every entry below ``path``, depth first."""
-        found: list[Entry] = []
+        found: builtins.list[Entry] = []
         for entry in await self.list(path):
             found.append(entry)
             if entry.is_dir:
@@ -150,7 +156,7 @@ class Vfs:
             raise NotAFileError(f"'{path}' is a folder; a file cannot replace it.")
         await self._ensure_parent(volume, inner)
         await volume.storage.write(inner, data)
-        self._emit(Change("created" if existing is None else "written", path))
+        self._emit(Change("created" if existing is None else "written", f"{volume.name}/{inner}"))
 
     async def write_text(self, path: str, text: str) -> None:
         await self.write_bytes(path, text.encode("utf-8"))
@@ -164,7 +170,7 @@ class Vfs:
             raise ExistsError(f"'{path}' is already a file.")
         await self._ensure_parent(volume, inner)
         await volume.storage.mkdir(inner)
-        self._emit(Change("created", path))
+        self._emit(Change("created", f"{volume.name}/{inner}"))
 
     async def delete(self, path: str) -> None:
         """Delete a file or a folder with everything in it."""
@@ -172,7 +178,7 @@ class Vfs:
         if await volume.storage.stat(inner) is None:
             raise NotFoundError(f"'{path}' does not exist.")
         await volume.storage.delete(inner)
-        self._emit(Change("deleted", path))
+        self._emit(Change("deleted", f"{volume.name}/{inner}"))
 
     async def rename(self, src: str, dst: str) -> None:
         """Move ``src`` to ``dst`` within one volume; refuses to overwrite."""
@@ -188,7 +194,7 @@ class Vfs:
             raise PathError(f"'{src}' cannot be moved inside itself.")
         await self._ensure_parent(volume, dst_inner)
         await volume.storage.move(inner, dst_inner)
-        self._emit(Change("moved", src, dst))
+        self._emit(Change("moved", f"{volume.name}/{inner}", f"{volume.name}/{dst_inner}"))
 
     async def _ensure_parent(self, volume: Volume, inner: str) -> None:
         folder = paths.parent(inner)
