@@ -140,21 +140,30 @@ window.llmosBridge = {
 };
 emit("shell.booted", { ms: performance.now() });
 
-// Browser file transfer helpers for the UI: upload (File -> base64) and download (base64 -> file).
+// File transfer for the UI: file bytes go straight between the browser and the OS worker,
+// never through the UI's MicroPython heap. Both resolve to the OS reply as JSON text.
+const toBase64 = (bytes) => {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+};
+
 window.llmosFiles = {
-  async toBase64(file) {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    let text = "";
-    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-    return btoa(text);
+  async upload(folder, file) {
+    const base64 = toBase64(new Uint8Array(await file.arrayBuffer()));
+    return JSON.stringify(await request("fs.write", { path: `${folder}/${file.name}`, base64 }));
   },
-  download(name, base64) {
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    const url = URL.createObjectURL(new Blob([bytes]));
-    const link = Object.assign(document.createElement("a"), { href: url, download: name });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  async download(path) {
+    const reply = await request("fs.read", { path, encoding: "base64" });
+    if (reply.ok) {
+      const bytes = Uint8Array.from(atob(reply.result.base64), (c) => c.charCodeAt(0));
+      const url = URL.createObjectURL(new Blob([bytes]));
+      const link = Object.assign(document.createElement("a"), { href: url, download: path.split("/").pop() });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    }
+    return JSON.stringify(reply);
   },
 };

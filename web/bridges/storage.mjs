@@ -6,6 +6,15 @@
 
 const fail = (name, message) => Object.assign(new Error(message), { name });
 const split = (path) => (path ? path.split("/") : []);
+const WRITE_TIMEOUT_MS = 60_000; // a storage backend that stops answering must not hang the OS
+
+function withTimeout(promise, path) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(fail("TimeoutError", `storage did not answer while saving ${path}`)), WRITE_TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 class OpfsStore {
   constructor(root) { this.root = root; this.kind = "opfs"; }
@@ -44,13 +53,18 @@ class OpfsStore {
     // createWritable() writes to a swap file that replaces the original only on close():
     // a crash or reload mid-write leaves the old file intact.
     const [parent, name] = await this.parentOf(path);
+    const existed = await parent.getFileHandle(name).then(() => true, () => false);
     const handle = await parent.getFileHandle(name, { create: true });
     const stream = await handle.createWritable({ keepExistingData: false });
     try {
-      await stream.write(bytes);
-      await stream.close();
+      await withTimeout(stream.write(bytes).then(() => stream.close()), path);
     } catch (e) {
       await stream.abort().catch(() => {});
+      if (!existed) await parent.removeEntry(name).catch(() => {});
+      // Chromium reports a refused quota on a writable stream as an AbortError on its pipe.
+      if (e.name === "AbortError" && /data pipe/.test(e.message)) {
+        throw fail("QuotaExceededError", `no space left to store ${path}`);
+      }
       throw e;
     }
   }
@@ -203,6 +217,23 @@ async function openIdb() {
   return await IdbStore.req(request);
 }
 
+// Errors cross into Pyodide as plain Errors with the DOMException's name: Chromium's
+// QuotaExceededError is a DOMException subclass whose rejection Pyodide never resumes from.
+const METHODS = ["read", "write", "stat", "list", "mkdir", "delete", "move"];
+function plainErrors(store) {
+  const wrapped = { kind: store.kind };
+  for (const name of METHODS) {
+    wrapped[name] = async (...args) => {
+      try {
+        return await store[name](...args);
+      } catch (e) {
+        throw fail(e?.name || "Error", e?.message || String(e));
+      }
+    };
+  }
+  return wrapped;
+}
+
 // Returns {kind, user, private}: the user volume and the OS-private area (settings, secrets).
 // `namespace` keeps separate trees apart (the in-browser tests use a fresh one each).
 export async function openStorage({ prefer = "opfs", namespace = "" } = {}) {
@@ -211,12 +242,12 @@ export async function openStorage({ prefer = "opfs", namespace = "" } = {}) {
       let root = await navigator.storage.getDirectory();
       if (namespace) root = await root.getDirectoryHandle(namespace, { create: true });
       const sub = async (name) => new OpfsStore(await root.getDirectoryHandle(name, { create: true }));
-      return { kind: "opfs", user: await sub("user"), private: await sub("os-private") };
+      return { kind: "opfs", user: plainErrors(await sub("user")), private: plainErrors(await sub("os-private")) };
     } catch (e) {
       console.warn("OPFS unavailable, using IndexedDB:", e);
     }
   }
   const db = await openIdb();
   const at = (name) => (namespace ? `${namespace}/${name}` : name);
-  return { kind: "indexeddb", user: new IdbStore(db, at("user")), private: new IdbStore(db, at("os-private")) };
+  return { kind: "indexeddb", user: plainErrors(new IdbStore(db, at("user"))), private: plainErrors(new IdbStore(db, at("os-private"))) };
 }

@@ -17,11 +17,7 @@ class OsError(Exception):
 
 
 async def call(method, **params):
-    reply = json.loads(await window.llmosBridge.request(method, json.dumps(params)))
-    if not reply.get("ok"):
-        error = reply.get("error") or {}
-        raise OsError(error.get("code", "error"), error.get("message", "Unknown error"))
-    return reply.get("result")
+    return _checked(await window.llmosBridge.request(method, json.dumps(params)))
 
 
 def subscribe(handler):
@@ -49,9 +45,19 @@ async def interrupt():
     return str(await window.llmosBridge.interrupt())
 
 
-async def upload_base64(file):
-    return str(await window.llmosFiles.toBase64(file))
+def _checked(reply_json):
+    reply = json.loads(reply_json)
+    if not reply.get("ok"):
+        error = reply.get("error") or {}
+        raise OsError(error.get("code", "error"), error.get("message", "Unknown error"))
+    return reply.get("result")
 
 
-def download(name, base64_text):
-    window.llmosFiles.download(name, base64_text)
+async def upload(folder, file):
+    """Store a browser ``File`` in ``folder``; the bytes never enter MicroPython."""
+    return _checked(await window.llmosFiles.upload(folder, file))
+
+
+async def download(path):
+    """Save a VFS file to the user's computer through the browser."""
+    return _checked(await window.llmosFiles.download(path))

@@ -94,6 +94,9 @@ class Files:
         paths = [r.getAttribute("data-path") for r in rows]
         if not paths:
             return
+        focused = event.target.getAttribute("data-path") if event.target.getAttribute else None
+        if focused in paths:
+            self.selected = focused
         index = paths.index(self.selected) if self.selected in paths else 0
         key = event.key
         if key in ("ArrowDown", "ArrowUp"):
@@ -219,17 +222,14 @@ class Files:
         await self.refresh()
 
     async def download(self):
-        path = self._target()
-        result = await bridge.call("fs.read", path=path, encoding="base64")
-        bridge.download(path.rsplit("/", 1)[-1], result["base64"])
+        await bridge.download(self._target())
 
     async def upload(self, input_element):
         folder = self._folder()
-        files = list(input_element.files)
-        for file in files:
-            data = await bridge.upload_base64(file)
-            await bridge.call("fs.write", path=folder + "/" + str(file.name), base64=data)
+        files = [input_element.files.item(i) for i in range(input_element.files.length)]
         input_element.value = ""
+        for file in files:
+            await bridge.upload(folder, file)
         self.expanded[folder] = True
         await self.refresh()
         dom.status("Uploaded " + str(len(files)) + " file(s) to " + folder)

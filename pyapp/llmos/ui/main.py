@@ -53,12 +53,12 @@ def on_event(name, data):
 async def start_files():
     try:
         info = await bridge.call("os.info")
-        for warning in info["warnings"]:
-            dom.notice(warning)
         await files.refresh()
         files.selected = "user/README.md"
         await files.open("user/README.md")
         await files.refresh()
+        if info["warnings"]:
+            dom.notice("\n".join(info["warnings"]))
     except bridge.OsError as error:
         dom.notice(str(error))
 
