@@ -8,8 +8,11 @@
     const url = "data:text/javascript;base64," + btoa(unescape(encodeURIComponent(workerSource)));
     worker = new Worker(url, { type: "module" });
     interrupt = self.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
-    worker.onmessage = (e) => port.postMessage(e.data, e.data?.buffer ? [e.data.buffer] : []);
-    worker.onerror = (e) => port.postMessage({ type: "status", state: "crashed", detail: String(e.message || "kernel worker crashed") });
+    worker.onmessage = (e) => {
+      if (e.data?.type === "status" && e.data.state === "crashed") return restart(`crashed: ${e.data.detail}`);
+      port.postMessage(e.data);
+    };
+    worker.onerror = (e) => restart(`crashed: ${e.message || "the kernel worker stopped"}`);
     worker.postMessage({ type: "init", interrupt });
   };
 

@@ -98,9 +98,10 @@ export class KernelHost {
 
   onKernelStatus(m) {
     if (m.isolated !== undefined) this.isolated = m.isolated;
-    if (m.state === "restarted" || m.state === "crashed") {
-      const how = m.state === "crashed" ? "The kernel crashed" : "The kernel was restarted";
-      this.abortCurrent(`${how} (${m.detail}); your files are safe. Variables were reset.`, m.state === "crashed" ? "KernelCrashed" : "KernelRestarted");
+    if (m.state === "restarted") {
+      const crashed = m.detail.startsWith("crashed");
+      const how = crashed ? "The Python kernel crashed and was restarted" : "The Python kernel was restarted";
+      this.abortCurrent(`${how} (${m.detail}). Your files are safe; variables were reset.`, crashed ? "KernelCrashed" : "KernelRestarted");
       this.setState("booting", m.detail);
       return;
     }

@@ -31,6 +31,9 @@ async function boot(info) {
   const { loadPyodide } = await import(blobUrl(await getFile("pyodide/pyodide.mjs")));
   pyodide = await loadPyodide({ indexURL: BASE + "pyodide/", createPyodideModule: asm.default });
   if (interrupt) pyodide.setInterruptBuffer(interrupt);
+  // A fatal interpreter error (e.g. os.abort()) leaves this Pyodide unusable: ask for a new one.
+  pyodide._api.on_fatal = (error) =>
+    post({ type: "status", state: "crashed", detail: String(error?.message ?? error).slice(0, 500) });
   progress("Loading the kernel package", 70);
   await pyodide.loadPackage(["llmos"], { messageCallback: () => {} });
   kernel = pyodide.pyimport("llmos.platform.browser.kernel_main");
@@ -47,7 +50,14 @@ async function execute(message) {
   } catch (error) {
     // Unavailable packages are explained by the import hint when the code runs.
   }
-  const result = await kernel.run(message.id, message.code, (json) => post(JSON.parse(json)));
+  let result;
+  try {
+    result = await kernel.run(message.id, message.code, (json) => post(JSON.parse(json)));
+  } catch (error) {
+    // Python itself died (a fatal error in the interpreter): this worker is beyond repair.
+    post({ type: "status", state: "crashed", detail: String(error?.message ?? error).slice(0, 500) });
+    return;
+  }
   post(JSON.parse(result));
   post({ type: "status", state: "idle" });
 }

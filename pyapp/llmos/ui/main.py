@@ -54,9 +54,10 @@ async def start_files():
     try:
         info = await bridge.call("os.info")
         await files.refresh()
-        files.selected = "user/README.md"
-        await files.open("user/README.md")
-        await files.refresh()
+        if any(e["name"] == "README.md" for e in await bridge.call("fs.list", path="user")):
+            files.selected = "user/README.md"
+            await files.open("user/README.md")
+            await files.refresh()
         if info["warnings"]:
             dom.notice("\n".join(info["warnings"]))
     except bridge.OsError as error:
