@@ -383,7 +383,8 @@ def build(out: Path = DIST, pyodide_packages: str | None = None,
         rel = src.relative_to(PYAPP).as_posix()
         place("ui", src, f"ui/{rel}")
         config_files[f"./{rel}"] = f"./{rel}"
-    config = {"interpreter": "../mpy/micropython.mjs", "files": config_files}
+    # PyScript resolves "interpreter" against the page and "files" against this config file.
+    config = {"interpreter": "./mpy/micropython.mjs", "files": config_files}
     place_bytes("ui", "ui/mpy-config.json", json.dumps(config, indent=1).encode())
 
     shipped = {e["imports"][0] if e["imports"] else e["name"] for e in lock["packages"].values()}
