@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import functools
 import gzip
 import hashlib
@@ -157,10 +158,17 @@ def build_llmos_wheel(out_dir: Path) -> Path:
         (p.relative_to(PYAPP).as_posix(), p.read_bytes()) for p in source_files()
     ]
     entries.append((f"{info}/METADATA", _metadata(version).encode()))
-    entries.append((f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: llmos-build\n"
-                    b"Root-Is-Purelib: true\nTag: py3-none-any\n"))
+    entries.append(
+        (
+            f"{info}/WHEEL",
+            b"Wheel-Version: 1.0\nGenerator: llmos-build\n"
+            b"Root-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+    )
     entries.append((f"{info}/top_level.txt", b"llmos\n"))
-    record = "".join(f"{name},sha256={_urlsafe_digest(data)},{len(data)}\n" for name, data in entries)
+    record = "".join(
+        f"{name},sha256={_urlsafe_digest(data)},{len(data)}\n" for name, data in entries
+    )
     entries.append((f"{info}/RECORD", (record + f"{info}/RECORD,,\n").encode()))
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = wheel.with_suffix(".tmp")
@@ -178,8 +186,10 @@ def build_llmos_wheel(out_dir: Path) -> Path:
 
 
 def _metadata(version: str) -> str:
-    return (f"Metadata-Version: 2.1\nName: llmos\nVersion: {version}\n"
-            "Summary: LLMos operating system core\nRequires-Python: >=3.11\n")
+    return (
+        f"Metadata-Version: 2.1\nName: llmos\nVersion: {version}\n"
+        "Summary: LLMos operating system core\nRequires-Python: >=3.11\n"
+    )
 
 
 def _urlsafe_digest(data: bytes) -> str:
@@ -220,15 +230,39 @@ def fetch_pinned_wheels() -> list[LockedWheel]:
         target = CACHE / "wheels" / item["file"]
         if not target.exists() or sha256_of(target) != item["sha256"]:
             target.parent.mkdir(parents=True, exist_ok=True)
-            run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-                 "--python-version", "3.14", "--disable-pip-version-check",
-                 "-d", str(target.parent), f"{item['name']}=={item['version']}"])
+            run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "-q",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "--python-version",
+                    "3.14",
+                    "--disable-pip-version-check",
+                    "-d",
+                    str(target.parent),
+                    f"{item['name']}=={item['version']}",
+                ]
+            )
         actual = sha256_of(target)
         if actual != item["sha256"]:
-            raise SystemExit(f"{target.name}: sha256 {actual} does not match the pinned "
-                             f"{item['sha256']} in wheels/wheels.json")
-        found.append(LockedWheel(target, item["name"], item["version"], item["imports"],
-                                 item.get("depends", []), item["sha256"]))
+            raise SystemExit(
+                f"{target.name}: sha256 {actual} does not match the pinned "
+                f"{item['sha256']} in wheels/wheels.json"
+            )
+        found.append(
+            LockedWheel(
+                target,
+                item["name"],
+                item["version"],
+                item["imports"],
+                item.get("depends", []),
+                item["sha256"],
+            )
+        )
     return found
 
 
@@ -325,83 +359,130 @@ class Part:
         return sum(len(gzip.compress(p.read_bytes(), 6)) for p in self.files)
 
 
-def build(out: Path = DIST, pyodide_packages: str | None = None,
-          packages: list[str] | None = None) -> list[Part]:
+class DistWriter:
+    """Places files in ``out`` (copying only what changed) and remembers them by part."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.parts: dict[str, Part] = {}
+        out.mkdir(parents=True, exist_ok=True)
+
+    def _record(self, part: str, dst: Path) -> None:
+        self.parts.setdefault(part, Part(part)).files.append(dst)
+
+    def place(self, part: str, src: Path, rel: str) -> None:
+        copy_if_changed(src, self.out / rel)
+        self._record(part, self.out / rel)
+
+    def place_bytes(self, part: str, rel: str, data: bytes) -> None:
+        write_if_changed(self.out / rel, data)
+        self._record(part, self.out / rel)
+
+    def paths(self, skip: tuple[str, ...] = ()) -> list[Path]:
+        return sorted(
+            p for part in self.parts.values() if part.name not in skip for p in part.files
+        )
+
+    def remove_stale(self) -> None:
+        expected = set(self.paths())
+        for path in sorted(self.out.rglob("*"), reverse=True):
+            if path.is_file() and path not in expected:
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+
+
+def build(
+    out: Path = DIST, pyodide_packages: str | None = None, packages: list[str] | None = None
+) -> list[Part]:
     """Assemble ``out``: shell, runtimes, wheels, lock, UI sources and the service worker."""
     started = time.perf_counter()
     ensure_node_modules()
-    out.mkdir(parents=True, exist_ok=True)
-    expected: set[Path] = set()
-    parts: dict[str, Part] = {}
+    dist = DistWriter(out)
+    _place_runtimes(dist)
+    lock = _place_wheels(dist, pyodide_packages, packages or ["numpy"])
+    _place_ui(dist)
+    build_id = _place_build_info_and_service_worker(dist, lock)
+    dist.remove_stale()
+    report = list(dist.parts.values())
+    _print_report(report, time.perf_counter() - started, build_id)
+    return report
 
-    def place(part: str, src: Path, rel: str) -> None:
-        dst = out / rel
-        copy_if_changed(src, dst)
-        expected.add(dst)
-        parts.setdefault(part, Part(part)).files.append(dst)
 
-    def place_bytes(part: str, rel: str, data: bytes) -> None:
-        dst = out / rel
-        write_if_changed(dst, data)
-        expected.add(dst)
-        parts.setdefault(part, Part(part)).files.append(dst)
-
+def _place_runtimes(dist: DistWriter) -> None:
     for src in sorted(WEB.rglob("*")):
         if src.is_file() and src.name != "sw.js":
-            place("shell", src, src.relative_to(WEB).as_posix())
+            dist.place("shell", src, src.relative_to(WEB).as_posix())
     for name in PYODIDE_FILES:
-        place("pyodide", NODE / "pyodide" / name, f"pyodide/{name}")
+        dist.place("pyodide", NODE / "pyodide" / name, f"pyodide/{name}")
+    mpy = NODE / "@micropython/micropython-webassembly-pyscript"
     for name in MPY_FILES:
-        place("micropython", NODE / "@micropython/micropython-webassembly-pyscript" / name,
-              f"mpy/{name}")
+        dist.place("micropython", mpy / name, f"mpy/{name}")
     for src in sorted((NODE / "@pyscript/core/dist").iterdir()):
         if src.suffix in (".js", ".css") and src.name != "service-worker.js":
-            place("pyscript", src, f"pyscript/{src.name}")
+            dist.place("pyscript", src, f"pyscript/{src.name}")
 
+
+def _place_wheels(
+    dist: DistWriter, pyodide_packages: str | None, packages: list[str]
+) -> dict[str, Any]:
+    """Place our wheels (and vendored Pyodide packages) and write the lock that lists them."""
     wheels = fetch_pinned_wheels()
-    wheels.append(LockedWheel(build_llmos_wheel(BUILD / "wheels"), "llmos", package_version(),
-                              ["llmos"]))
+    llmos_wheel = build_llmos_wheel(BUILD / "wheels")
+    wheels.append(LockedWheel(llmos_wheel, "llmos", package_version(), ["llmos"]))
     for wheel in wheels:
-        place("wheels", wheel.path, f"pyodide/{wheel.path.name}")
+        dist.place("wheels", wheel.path, f"pyodide/{wheel.path.name}")
     extra: list[dict[str, Any]] = []
     if pyodide_packages:
-        extra = vendor_pyodide_packages(pyodide_packages, packages or ["numpy"],
-                                        CACHE / "pyodide-packages")
+        extra = vendor_pyodide_packages(pyodide_packages, packages, CACHE / "pyodide-packages")
         for entry in extra:
-            place("pyodide-packages", CACHE / "pyodide-packages" / entry["file_name"],
-                  f"pyodide/{entry['file_name']}")
-
+            src = CACHE / "pyodide-packages" / entry["file_name"]
+            dist.place("pyodide-packages", src, f"pyodide/{entry['file_name']}")
     upstream = json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())
-    lock = {"info": upstream["info"],
-            "packages": {w.name: w.lock_entry() for w in wheels} | {e["name"]: e for e in extra}}
-    place_bytes("lock", "pyodide/pyodide-lock.json", json.dumps(lock, indent=1).encode())
+    entries = {w.name: w.lock_entry() for w in wheels} | {e["name"]: e for e in extra}
+    lock = {"info": upstream["info"], "packages": entries}
+    dist.place_bytes("lock", "pyodide/pyodide-lock.json", json.dumps(lock, indent=1).encode())
+    return lock
 
+
+def _place_ui(dist: DistWriter) -> None:
+    """The MicroPython UI sources, and the PyScript config that loads them."""
     ui_files = [p for p in source_files() if p.parent.name == "ui" and p.suffix == ".py"]
     ui_files.append(PYAPP / "llmos" / "__init__.py")
     config_files = {}
     for src in ui_files:
         rel = src.relative_to(PYAPP).as_posix()
-        place("ui", src, f"ui/{rel}")
+        dist.place("ui", src, f"ui/{rel}")
         config_files[f"./{rel}"] = f"./{rel}"
     # PyScript resolves "interpreter" against the page and "files" against this config file.
     config = {"interpreter": "./mpy/micropython.mjs", "files": config_files}
-    place_bytes("ui", "ui/mpy-config.json", json.dumps(config, indent=1).encode())
+    dist.place_bytes("ui", "ui/mpy-config.json", json.dumps(config, indent=1).encode())
 
-    shipped = {e["imports"][0] if e["imports"] else e["name"] for e in lock["packages"].values()}
-    missing = {imp: name for name, e in upstream["packages"].items()
-               for imp in e.get("imports", []) if imp not in shipped and name not in lock["packages"]}
-    build_id = _content_id(sorted(expected))
-    info = {"version": package_version(), "id": build_id, "missingPackages": missing}
-    place_bytes("shell", "bridges/build-info.mjs",
-                f"export const BUILD = {json.dumps(info, sort_keys=True)};\n".encode())
-    files = sorted(p.relative_to(out).as_posix() for p in expected)
+
+def missing_packages(lock: dict[str, Any]) -> dict[str, str]:
+    """Imports of Pyodide's own packages that this build does not ship: {import: package}."""
+    upstream = json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())
+    shipped = {imp for entry in lock["packages"].values() for imp in entry.get("imports", [])}
+    return {
+        imp: name
+        for name, entry in upstream["packages"].items()
+        for imp in entry.get("imports", [])
+        if imp not in shipped and name not in lock["packages"]
+    }
+
+
+def _place_build_info_and_service_worker(dist: DistWriter, lock: dict[str, Any]) -> str:
+    """Name the build after its contents; the service worker precaches all of it except
+    vendored Pyodide packages, which it caches on first use (they can be tens of MB)."""
+    build_id = _content_id(dist.paths())
+    info = {"version": package_version(), "id": build_id, "missingPackages": missing_packages(lock)}
+    module = f"export const BUILD = {json.dumps(info, sort_keys=True)};\n"
+    dist.place_bytes("shell", "bridges/build-info.mjs", module.encode())
+    precache = [p.relative_to(dist.out).as_posix() for p in dist.paths(skip=("pyodide-packages",))]
     sw = (WEB / "sw.js").read_text().replace("__BUILD_ID__", build_id)
-    sw = sw.replace("__FILES__", json.dumps(["./", *files]))
-    place_bytes("shell", "sw.js", sw.encode())
-    _remove_stale(out, expected)
-    report = list(parts.values())
-    _print_report(report, time.perf_counter() - started, build_id)
-    return report
+    sw = sw.replace("__FILES__", json.dumps(["./", *precache]))
+    dist.place_bytes("shell", "sw.js", sw.encode())
+    return build_id
 
 
 def _content_id(paths: list[Path]) -> str:
@@ -412,14 +493,6 @@ def _content_id(paths: list[Path]) -> str:
         if stat.st_size < 1_000_000:
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
-
-
-def _remove_stale(out: Path, expected: set[Path]) -> None:
-    for path in sorted(out.rglob("*"), reverse=True):
-        if path.is_file() and path not in expected:
-            path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
 
 
 def _print_report(parts: list[Part], seconds: float, build_id: str) -> None:
@@ -433,22 +506,32 @@ def _print_report(parts: list[Part], seconds: float, build_id: str) -> None:
 
 
 # --- serving -----------------------------------------------------------------------------------
+MIME_TYPES = {
+    ".mjs": "text/javascript",
+    ".js": "text/javascript",
+    ".wasm": "application/wasm",
+    ".webmanifest": "application/manifest+json",
+    ".json": "application/json",
+    ".py": "text/plain; charset=utf-8",
+    ".whl": "application/octet-stream",
+    ".zip": "application/zip",
+}
+
+
 class StaticHandler(http.server.SimpleHTTPRequestHandler):
     """Serves dist/ with correct types, no caching and, unless disabled, COOP/COEP headers."""
 
     isolation = True
     prefix = "/"
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".mjs": "text/javascript", ".js": "text/javascript",
-                      ".wasm": "application/wasm", ".webmanifest": "application/manifest+json",
-                      ".json": "application/json", ".py": "text/plain; charset=utf-8",
-                      ".whl": "application/octet-stream", ".zip": "application/zip"}
+
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        return MIME_TYPES.get(Path(path).suffix) or super().guess_type(path)
 
     def translate_path(self, path: str) -> str:
         parsed = urllib.parse.urlsplit(path).path
         if not parsed.startswith(self.prefix):
             return str(Path(self.directory) / "__outside_prefix__")
-        return super().translate_path("/" + parsed[len(self.prefix):])
+        return super().translate_path("/" + parsed[len(self.prefix) :])
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-cache")
@@ -468,12 +551,22 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
-def make_server(root: Path = DIST, host: str = "127.0.0.1", port: int = 8000,
-                isolation: bool = True, prefix: str = "/") -> Server:
+def make_server(
+    root: Path = DIST,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    isolation: bool = True,
+    prefix: str = "/",
+) -> Server:
     """An HTTP server for ``root`` under ``prefix`` (e.g. ``/some-repo/``); port 0 picks one."""
-    handler = type("Handler", (StaticHandler,), {"isolation": isolation,
-                                                 "prefix": "/" + prefix.strip("/") + "/"
-                                                 if prefix.strip("/") else "/"})
+    handler = type(
+        "Handler",
+        (StaticHandler,),
+        {
+            "isolation": isolation,
+            "prefix": "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/",
+        },
+    )
     return Server((host, port), functools.partial(handler, directory=str(root)))
 
 
@@ -510,14 +603,13 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     cmd_build(args)
-    server = make_server(host=args.host, port=args.port, isolation=not args.no_isolation,
-                         prefix=args.prefix)
+    server = make_server(
+        host=args.host, port=args.port, isolation=not args.no_isolation, prefix=args.prefix
+    )
     prefix = "/" + args.prefix.strip("/") + "/" if args.prefix.strip("/") else "/"
     log(f"serving dist/ on http://{args.host}:{args.port}{prefix}  (Ctrl+C stops)")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -535,7 +627,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     cmd_build(args)
     for step in test_steps(args.pytest_args):
         log("$ " + " ".join(step))
-        if subprocess.run(step, cwd=ROOT).returncode != 0:
+        if subprocess.run(step, cwd=ROOT, check=False).returncode != 0:
             log(f"FAILED: {' '.join(step[2:])}")
             return 1
     return 0
@@ -553,22 +645,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, func in (("build", cmd_build), ("serve", cmd_serve), ("test", cmd_test),
-                       ("bench", cmd_bench)):
+    for name, func in (
+        ("build", cmd_build),
+        ("serve", cmd_serve),
+        ("test", cmd_test),
+        ("bench", cmd_bench),
+    ):
         p = sub.add_parser(name)
         p.set_defaults(func=func)
-        p.add_argument("--pyodide-packages", metavar="DIR_OR_URL",
-                       help="an official Pyodide distribution to vendor packages from")
+        p.add_argument(
+            "--pyodide-packages",
+            metavar="DIR_OR_URL",
+            help="an official Pyodide distribution to vendor packages from",
+        )
         p.add_argument("--packages", help="comma-separated packages to vendor (default numpy)")
         if name == "serve":
             p.add_argument("--host", default="127.0.0.1")
             p.add_argument("--port", type=int, default=8000)
             p.add_argument("--prefix", default="/", help="serve under a base path, e.g. /repo/")
-            p.add_argument("--no-isolation", action="store_true",
-                           help="omit COOP/COEP headers, as a static host would")
+            p.add_argument(
+                "--no-isolation",
+                action="store_true",
+                help="omit COOP/COEP headers, as a static host would",
+            )
         if name == "test":
-            p.add_argument("pytest_args", nargs=argparse.REMAINDER,
-                           help="extra arguments for pytest")
+            p.add_argument(
+                "pytest_args", nargs=argparse.REMAINDER, help="extra arguments for pytest"
+            )
     args = parser.parse_args(argv)
     return int(args.func(args))
 

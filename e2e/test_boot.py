@@ -11,7 +11,8 @@ RECORD_STAGES = """
 window.__stages = [];
 new MutationObserver(() => {
   const el = document.getElementById("boot-stage");
-  if (el && el.textContent && window.__stages.at(-1) !== el.textContent) window.__stages.push(el.textContent);
+  const text = el && el.textContent;
+  if (text && window.__stages.at(-1) !== text) window.__stages.push(text);
 }).observe(document, { subtree: true, childList: true, characterData: true });
 """
 
@@ -60,7 +61,9 @@ def test_kernel_is_keyless_it_cannot_reach_the_os_storage(app: Page) -> None:
           const root = await navigator.storage.getDirectory();
           const dir = await root.getDirectoryHandle("os-private", { create: true });
           const file = await dir.getFileHandle("secrets.json", { create: true });
-          const w = await file.createWritable(); await w.write('{"api_key": "CANARY-7f3a"}'); await w.close();
+          const w = await file.createWritable();
+          await w.write('{"api_key": "CANARY-7f3a"}');
+          await w.close();
           localStorage.setItem("k", "CANARY-7f3a");
         }"""
     )

@@ -150,7 +150,10 @@ def test_files_survive_a_browser_restart(
     page.goto(app_server.url + "/")
     wait_ready(page)
     expect(tree_item(page, "user/diary.md")).to_be_visible()
-    assert read_file(page, "user/diary.md")["result"] == {"path": "user/diary.md", "text": "day one"}
+    assert read_file(page, "user/diary.md")["result"] == {
+        "path": "user/diary.md",
+        "text": "day one",
+    }
 
 
 def test_indexeddb_backend_when_opfs_is_not_used(page: Page, app_server: build.Background) -> None:
@@ -179,7 +182,8 @@ def test_corrupt_settings_are_set_aside_and_the_os_still_boots(app: Page) -> Non
     assert editor_text(app).startswith("# Welcome")  # user files untouched
     raw = app.evaluate(
         """async () => {
-          const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle("os-private");
+          const root = await navigator.storage.getDirectory();
+          const dir = await root.getDirectoryHandle("os-private");
           const f = await (await dir.getFileHandle("settings.json.corrupt")).getFile();
           return Array.from(new Uint8Array(await f.arrayBuffer()));
         }"""

@@ -17,7 +17,8 @@ from e2e.conftest import editor_text, tree_item, wait_ready
 WAIT_CONTROLLED = """async () => {
   const registration = await navigator.serviceWorker.ready;
   if (!navigator.serviceWorker.controller) {
-    await new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
+    await new Promise((resolve) =>
+      navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
   }
   return registration.active.scriptURL;
 }"""
@@ -113,6 +114,7 @@ def test_the_build_boots_under_a_base_path(page: Page, dist: Path) -> None:
         scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
         assert scope == server.url + "/some-repo/"
         http = [u for u in requests if u.startswith("http")]
-        assert http and all(u.startswith(server.url + "/some-repo/") for u in http), http
+        assert http
+        assert all(u.startswith(server.url + "/some-repo/") for u in http), http
     finally:
         server.stop()

@@ -45,7 +45,10 @@ self.addEventListener("fetch", (event) => {
     const cached = await cache.match(key, { ignoreSearch: true });
     if (cached) return isolate(cached);
     try {
-      return isolate(await fetch(request));
+      const response = await fetch(request);
+      // Files outside the precache (vendored Pyodide packages) are kept once used, for offline.
+      if (response.ok && url.pathname.endsWith(".whl")) await cache.put(url.href, response.clone());
+      return isolate(response);
     } catch (error) {
       return new Response(`Offline and not cached: ${url.pathname}`, { status: 503, headers: { "Content-Type": "text/plain" } });
     }

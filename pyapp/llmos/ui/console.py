@@ -74,7 +74,12 @@ class Console:
             return
         how = await bridge.interrupt()
         if how == "interrupted":
-            self.write("Interrupted: KeyboardInterrupt raised in the kernel; variables kept.\n", "info")
+            self.write(
+                "Interrupted: KeyboardInterrupt raised in the kernel; variables kept.\n", "info"
+            )
         elif how == "restarted":
-            self.write("Kernel restarted to stop the code (it could not be interrupted in place). "
-                       "Your files are safe; variables were reset.\n", "info")
+            self.write(
+                "Kernel restarted to stop the code (it could not be interrupted in place). "
+                "Your files are safe; variables were reset.\n",
+                "info",
+            )

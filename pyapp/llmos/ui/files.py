@@ -13,8 +13,10 @@ class Files:
         self.expanded = {"user": True, "system": False}
         self.tree = dom.by_id("tree")
         self.text = dom.by_id("editor-text")
-        self.buttons = {name: dom.by_id(name) for name in
-                        ("save", "rename", "download", "delete", "new-file", "new-folder", "upload")}
+        self.buttons = {
+            name: dom.by_id(name)
+            for name in ("save", "rename", "download", "delete", "new-file", "new-folder", "upload")
+        }
         self._wire()
 
     # -- wiring ------------------------------------------------------------------------------
@@ -178,7 +180,9 @@ class Files:
 
     async def create(self, folder):
         base = self._folder()
-        name = dom.prompt("Name of the new " + ("folder" if folder else "file") + " in " + base + ":")
+        name = dom.prompt(
+            "Name of the new " + ("folder" if folder else "file") + " in " + base + ":"
+        )
         if not name:
             return
         path = base + "/" + name

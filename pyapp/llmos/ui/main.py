@@ -2,10 +2,11 @@
 
 import asyncio
 
+from js import document, window
+
 from llmos.ui import bridge, dom
 from llmos.ui.console import Console
 from llmos.ui.files import Files
-from js import document, window
 
 files = Files()
 console = Console()
@@ -32,7 +33,9 @@ def on_event(name, data):
     elif name == "llmos.ready":
         dom.by_id("boot").classList.add("done")
         mode = "isolated" if data.get("isolated") else "not isolated"
-        dom.status("Ready in " + str(int(data["ms"])) + " ms · storage: " + data["storage"] + " · " + mode)
+        dom.status(
+            "Ready in " + str(int(data["ms"])) + " ms · storage: " + data["storage"] + " · " + mode
+        )
         document.body.setAttribute("data-ready", "1")
     elif name in ("os.failed", "llmos.failed"):
         dom.notice("LLMos could not start: " + data["message"])
