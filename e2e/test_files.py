@@ -200,3 +200,23 @@ def test_base64_of_a_binary_file_is_available_for_download(app: Page) -> None:
     assert reply["error"]["code"] == "binary"
     raw = app.evaluate("window.llmos.request('fs.read', {path: 'user/x.png', encoding: 'base64'})")
     assert raw["result"]["base64"] == payload
+
+
+def test_reload_in_the_middle_of_a_save_leaves_old_or_new_file(app: Page) -> None:
+    old = "a" * 1000
+    app.evaluate("(t) => window.llmos.request('fs.write', {path: 'user/doc.txt', text: t})", old)
+    # Start a 30 MB save and reload the page before it can finish.
+    app.evaluate(
+        "window.llmos.request('fs.write', {path: 'user/doc.txt', text: 'b'.repeat(30_000_000)})"
+        ".then(() => {}); 0"
+    )
+    app.reload()
+    wait_ready(app)
+    size = app.evaluate(
+        """async () => {
+          const r = await window.llmos.request('fs.read', {path: 'user/doc.txt'});
+          const t = r.result.text;
+          return {length: t.length, kinds: [...new Set(t)].join('')};
+        }"""
+    )
+    assert size in ({"length": 1000, "kinds": "a"}, {"length": 30_000_000, "kinds": "b"}), size

@@ -118,3 +118,22 @@ def test_the_build_boots_under_a_base_path(page: Page, dist: Path) -> None:
         assert all(u.startswith(server.url + "/some-repo/") for u in http), http
     finally:
         server.stop()
+
+
+@pytest.fixture
+def headerless_server(dist: Path) -> Iterator[build.Background]:
+    """A static host that cannot send COOP/COEP, like GitHub Pages."""
+    server = build.serve_in_background(root=dist, port=0, isolation=False)
+    yield server
+    server.stop()
+
+
+def test_service_worker_isolates_the_app_on_a_host_without_headers(
+    page: Page, headerless_server: build.Background
+) -> None:
+    page.goto(headerless_server.url + "/")
+    assert wait_ready(page)["isolated"] is False
+    page.evaluate(WAIT_CONTROLLED)
+    page.reload()
+    assert wait_ready(page)["isolated"] is True
+    assert page.evaluate("window.llmos.exec('1 + 1')")["result"] == "2"
