@@ -22,8 +22,11 @@ let nextId = 0;
 const storagePref = new URL(location.href).searchParams.get("storage") || "opfs";
 const osUrl = new URL(`bridges/os-worker.mjs?storage=${encodeURIComponent(storagePref)}`, base);
 let osWorker;
-let resolveOs, rejectOs;
+let resolveOs, rejectOs, resolveSnapshot;
 const osReady = new Promise((res, rej) => { resolveOs = res; rejectOs = rej; });
+// The OS worker shares its clean interpreter snapshot so the kernel boots (and restarts) fast.
+const snapshot = new Promise((res) => { resolveSnapshot = res; });
+osReady.catch(() => resolveSnapshot(null));
 
 function startOs() {
   osWorker = new Worker(osUrl, { type: "module", name: "llmos-os" });
@@ -33,8 +36,11 @@ function startOs() {
       const waiter = pending.get(m.id);
       pending.delete(m.id);
       waiter?.(m);
+    } else if (m.type === "snapshot") {
+      resolveSnapshot(m.bytes);
     } else if (m.type === "event") {
       if (m.name === "os.ready") { mark("osReady"); resolveOs(m.data); }
+      if (m.name === "os.snapshot") mark(m.data.saved ? "snapshotSaved" : "snapshotRestored");
       if (m.name === "os.failed") rejectOs(new Error(m.data.message));
       emit(m.name, m.data);
     }
@@ -61,6 +67,7 @@ function request(method, params = {}) {
 const kernel = new KernelHost({
   base,
   info: { missingPackages: BUILD.missingPackages },
+  snapshot,
   onStatus: (s) => { if (s.state === "idle") mark("kernelReady"); emit("kernel.status", s); },
   onProgress: (p) => emit("boot.progress", { room: "kernel", stage: p.stage, pct: p.pct }),
 });

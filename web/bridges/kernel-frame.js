@@ -2,7 +2,9 @@
 // Owns the kernel worker, relays messages between it and the host port, and handles interrupts:
 // through a SharedArrayBuffer when cross-origin isolated, else by restarting the worker.
 (() => {
-  let port = null, worker = null, workerSource = "", interrupt = null;
+  // `running` is the id of the execute request the worker is on (seen passing through here),
+  // so a late interrupt never hits the next run.
+  let port = null, worker = null, workerSource = "", interrupt = null, running = null;
 
   const startWorker = () => {
     const url = "data:text/javascript;base64," + btoa(unescape(encodeURIComponent(workerSource)));
@@ -10,6 +12,7 @@
     interrupt = self.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
     worker.onmessage = (e) => {
       if (e.data?.type === "status" && e.data.state === "crashed") return restart(`crashed: ${e.data.detail}`);
+      if (e.data?.type === "result" && e.data.id === running) running = null;
       port.postMessage(e.data);
     };
     worker.onerror = (e) => restart(`crashed: ${e.message || "the kernel worker stopped"}`);
@@ -18,6 +21,7 @@
 
   const restart = (reason) => {
     worker?.terminate();
+    running = null;
     port.postMessage({ type: "status", state: "restarted", detail: reason });
     startWorker();
   };
@@ -25,6 +29,7 @@
   const onPortMessage = (e) => {
     const message = e.data;
     if (message?.type === "interrupt") {
+      if (message.id !== running) return; // that run already finished
       if (interrupt && !message.force) {
         Atomics.store(interrupt, 0, 2); // SIGINT: Pyodide raises KeyboardInterrupt
         port.postMessage({ type: "status", state: "interrupting", detail: "signal" });
@@ -34,6 +39,7 @@
       return;
     }
     if (message?.type === "restart") return restart(message.detail || "restart requested");
+    if (message?.type === "execute") running = message.id;
     worker.postMessage(message, message?.buffer ? [message.buffer] : []);
   };
 

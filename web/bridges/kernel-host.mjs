@@ -11,11 +11,13 @@ const CSP = [
   "style-src 'none'",
 ].join("; ");
 
+const SNAPSHOT_PATH = "pyodide/snapshot.bin"; // served from memory, see snapshot.mjs
 const ESCALATE_MS = 1500; // an interrupt signal not honoured by then is escalated to a restart
 
 export class KernelHost {
-  constructor({ base, info = {}, onStatus = () => {}, onProgress = () => {} }) {
+  constructor({ base, info = {}, snapshot = Promise.resolve(null), onStatus = () => {}, onProgress = () => {} }) {
     this.base = base;
+    this.snapshot = snapshot;
     this.info = info;
     this.onStatus = onStatus;
     this.onProgress = onProgress;
@@ -87,6 +89,13 @@ export class KernelHost {
 
   async serveFile({ reqId, path }) {
     try {
+      if (path === SNAPSHOT_PATH) {
+        const bytes = await this.snapshot;
+        if (!bytes) throw new Error("no interpreter snapshot");
+        const buffer = bytes.slice().buffer;
+        this.port.postMessage({ type: "file", reqId, buffer }, [buffer]);
+        return;
+      }
       const response = await fetch(new URL(path, this.base));
       if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
       const buffer = await response.arrayBuffer();
@@ -157,8 +166,8 @@ export class KernelHost {
         done(value);
         resolve(value.error?.type === "KeyboardInterrupt" ? "interrupted" : "restarted");
       };
-      this.port.postMessage({ type: "interrupt" });
-      run.escalation = setTimeout(() => this.port.postMessage({ type: "interrupt", force: true }), ESCALATE_MS);
+      this.port.postMessage({ type: "interrupt", id: run.id });
+      run.escalation = setTimeout(() => this.port.postMessage({ type: "interrupt", id: run.id, force: true }), ESCALATE_MS);
     });
   }
 

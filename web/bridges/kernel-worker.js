@@ -29,7 +29,13 @@ async function boot(info) {
   progress("Loading the kernel runtime", 10);
   const asm = await import(blobUrl(await getFile("pyodide/pyodide.asm.mjs")));
   const { loadPyodide } = await import(blobUrl(await getFile("pyodide/pyodide.mjs")));
-  pyodide = await loadPyodide({ indexURL: BASE + "pyodide/", createPyodideModule: asm.default });
+  const options = { indexURL: BASE + "pyodide/", createPyodideModule: asm.default };
+  const snapshot = await getFile("pyodide/snapshot.bin").catch(() => null);
+  if (snapshot) {
+    // The OS worker's snapshot of a clean interpreter (taken before anything private loaded).
+    pyodide = await loadPyodide({ ...options, _loadSnapshot: new Uint8Array(snapshot) }).catch(() => null);
+  }
+  pyodide ??= await loadPyodide(options);
   if (interrupt) pyodide.setInterruptBuffer(interrupt);
   // A fatal interpreter error (e.g. os.abort()) leaves this Pyodide unusable: ask for a new one.
   pyodide._api.on_fatal = (error) =>
@@ -43,7 +49,6 @@ async function boot(info) {
 }
 
 async function execute(message) {
-  if (interrupt) Atomics.store(interrupt, 0, 0);
   post({ type: "status", state: "busy" });
   try {
     await pyodide.loadPackagesFromImports(message.code, { messageCallback: () => {} });
@@ -58,6 +63,7 @@ async function execute(message) {
     post({ type: "status", state: "crashed", detail: String(error?.message ?? error).slice(0, 500) });
     return;
   }
+  if (interrupt) Atomics.store(interrupt, 0, 0); // a signal that came too late for this run
   post(JSON.parse(result));
   post({ type: "status", state: "idle" });
 }

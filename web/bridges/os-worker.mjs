@@ -1,9 +1,11 @@
 // The OS worker: Pyodide running the llmos core. It alone holds settings and secrets.
 // Speaks llmos.protocol: takes {type:"request"} messages, posts replies and events.
 import { loadPyodide } from "../pyodide/pyodide.mjs";
+import { BUILD } from "./build-info.mjs";
+import { dropSnapshots, readSnapshot, startPyodide, writeSnapshot } from "./snapshot.mjs";
 import { openStorage } from "./storage.mjs";
 
-const post = (message) => self.postMessage(message);
+const post = (message, transfer = []) => self.postMessage(message, transfer);
 const progress = (stage, pct) =>
   post({ type: "event", name: "boot.progress", data: { room: "os", stage, pct } });
 
@@ -19,7 +21,17 @@ async function boot() {
   const params = new URL(self.location.href).searchParams;
   progress("Loading the Python runtime", 5);
   const t0 = performance.now();
-  const pyodide = await loadPyodide({ indexURL: new URL("../pyodide/", import.meta.url).href });
+  const saved = await readSnapshot(BUILD.id);
+  const { pyodide, snapshot, fresh } = await startPyodide(
+    loadPyodide,
+    { indexURL: new URL("../pyodide/", import.meta.url).href },
+    saved,
+  );
+  if (saved && fresh) await dropSnapshots();
+  const saving = fresh ? writeSnapshot(BUILD.id, snapshot) : Promise.resolve();
+  // Hand the page a copy for the kernel, which may start from the same clean interpreter.
+  const copy = snapshot.slice();
+  post({ type: "snapshot", bytes: copy }, [copy.buffer]);
   progress("Loading the LLMos package", 60);
   await pyodide.loadPackage(["llmos"], { messageCallback: () => {}, errorCallback: (m) => console.error(m) });
   progress("Opening your files", 80);
@@ -29,6 +41,8 @@ async function boot() {
   progress("Ready", 100);
   post({ type: "event", name: "os.ready", data: { storage: storage.kind, ms: performance.now() - t0 } });
   for (const message of queue.splice(0)) answer(message);
+  await saving;
+  post({ type: "event", name: "os.snapshot", data: { saved: fresh, restored: !fresh } });
 }
 
 boot().catch((error) => {
