@@ -7,7 +7,7 @@ local port with COOP/COEP and loads it N times per scenario:
 
 * cold: a fresh browser profile per load (no HTTP cache, no service worker, empty OPFS);
 * warm: one profile reloaded N times after a first visit whose service worker has installed
-  (cache filled) and controls the page.
+  (cache filled) and controls the page, and whose OS worker has saved its interpreter snapshot.
 
 Per load it reads, in ms since navigation start: shell painted (first-contentful-paint), UI
 interactive (``llmosTimings.uiReady``), OS ready, kernel ready, Python ready, and first console
@@ -89,6 +89,7 @@ UI_AND_PAINT_DONE_JS = """() => window.llmosTimings?.uiReady !== undefined
   && performance.getEntriesByType("paint").some((e) => e.name === "first-contentful-paint")"""
 
 SW_CONTROLS_JS = "navigator.serviceWorker.ready.then(() => true)"
+SNAPSHOT_SAVED_JS = "!!(window.llmosTimings.snapshotSaved || window.llmosTimings.snapshotRestored)"
 
 BARE_PYODIDE_HTML = """<!doctype html>
 <meta charset="utf-8">
@@ -175,6 +176,8 @@ def warm_loads(
         if service_worker:
             page.evaluate(SW_CONTROLS_JS)
             page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
+            # The first visit is complete once the OS has saved its interpreter snapshot.
+            page.wait_for_function(SNAPSHOT_SAVED_JS, timeout=WAIT_MS)
         samples = []
         for _ in range(runs):
             page.reload(wait_until="commit")

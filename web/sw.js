@@ -3,7 +3,7 @@
 // Pages) that cannot send those headers. build.py fills in BUILD_ID and FILES.
 const BUILD_ID = "__BUILD_ID__";
 const FILES = __FILES__;
-const CACHE = `llmos-${BUILD_ID}`;
+const CACHE = `llmos-build-${BUILD_ID}`;
 const SCOPE = new URL("./", self.location.href);
 
 self.addEventListener("install", (event) => {
@@ -16,7 +16,7 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     for (const name of await caches.keys()) {
-      if (name.startsWith("llmos-") && name !== CACHE) await caches.delete(name);
+      if (name.startsWith("llmos-build-") && name !== CACHE) await caches.delete(name);
     }
     await self.clients.claim();
   })());

@@ -105,7 +105,11 @@ async function requestPersistence() {
 // --- public API ------------------------------------------------------------------------------
 const t0 = performance.now();
 startOs();
-kernel.start().catch((error) => emit("kernel.status", { state: "failed", detail: String(error) }));
+// The kernel boots from the OS's interpreter snapshot, so it starts once that exists; until
+// then the two cores go to the UI and the OS.
+snapshot
+  .then(() => kernel.start())
+  .catch((error) => emit("kernel.status", { state: "failed", detail: String(error) }));
 const ready = Promise.all([osReady, kernel.ready()]).then(([os]) => {
   mark("ready");
   const info = { ms: performance.now() - t0, storage: os.storage, isolated: self.crossOriginIsolated };
@@ -113,7 +117,10 @@ const ready = Promise.all([osReady, kernel.ready()]).then(([os]) => {
   return info;
 });
 ready.catch((error) => emit("llmos.failed", { message: String(error?.message ?? error) }));
-registerServiceWorker().catch((error) => console.warn("service worker:", error));
+// Precaching the whole build competes with the boot for the network and the disk: do it after.
+ready
+  .finally(() => registerServiceWorker())
+  .catch((error) => console.warn("service worker:", error));
 requestPersistence();
 
 window.llmos = Object.freeze({
