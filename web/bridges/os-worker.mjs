@@ -28,7 +28,6 @@ async function boot() {
     saved,
   );
   if (saved && fresh) await dropSnapshots();
-  const saving = fresh ? writeSnapshot(BUILD.id, snapshot) : Promise.resolve();
   // Hand the page a copy for the kernel, which may start from the same clean interpreter.
   const copy = snapshot.slice();
   post({ type: "snapshot", bytes: copy }, [copy.buffer]);
@@ -41,7 +40,7 @@ async function boot() {
   progress("Ready", 100);
   post({ type: "event", name: "os.ready", data: { storage: storage.kind, ms: performance.now() - t0 } });
   for (const message of queue.splice(0)) answer(message);
-  await saving;
+  if (fresh) await writeSnapshot(BUILD.id, snapshot); // after boot: it competes for the disk
   post({ type: "event", name: "os.snapshot", data: { saved: fresh, restored: !fresh } });
 }
 
