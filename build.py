@@ -550,6 +550,11 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the browser navigated away mid-response: nothing went wrong here
+        super().handle_error(request, client_address)
+
 
 def make_server(
     root: Path = DIST,
