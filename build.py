@@ -222,6 +222,28 @@ class LockedWheel:
         }
 
 
+def download_browser_wheels(specs: list[str], dest: Path) -> None:
+    """``pip download`` pure wheels for Pyodide's Python (3.14), without dependencies."""
+    dest.mkdir(parents=True, exist_ok=True)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.14",
+            "--disable-pip-version-check",
+            "-d",
+            str(dest),
+            *specs,
+        ]
+    )
+
+
 def fetch_pinned_wheels() -> list[LockedWheel]:
     """Download (once, into the cache) each wheel in wheels/wheels.json and check its sha256."""
     pinned = json.loads(WHEELS_LOCK.read_text())["wheels"]
@@ -229,24 +251,7 @@ def fetch_pinned_wheels() -> list[LockedWheel]:
     for item in pinned:
         target = CACHE / "wheels" / item["file"]
         if not target.exists() or sha256_of(target) != item["sha256"]:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "download",
-                    "-q",
-                    "--no-deps",
-                    "--only-binary=:all:",
-                    "--python-version",
-                    "3.14",
-                    "--disable-pip-version-check",
-                    "-d",
-                    str(target.parent),
-                    f"{item['name']}=={item['version']}",
-                ]
-            )
+            download_browser_wheels([f"{item['name']}=={item['version']}"], target.parent)
         actual = sha256_of(target)
         if actual != item["sha256"]:
             raise SystemExit(

@@ -72,6 +72,14 @@ def app(page: Page, app_server: build.Background) -> Page:
 
 
 @pytest.fixture
+def headerless_server(dist: Path) -> Iterator[build.Background]:
+    """dist/ on a static host that cannot send COOP/COEP headers, like GitHub Pages."""
+    server = build.serve_in_background(root=dist, port=0, isolation=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def persistent(
     playwright: Playwright, tmp_path: Path, guard: OffsiteGuard
 ) -> Iterator[Callable[[], BrowserContext]]:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Page, expect
 
 import build
@@ -54,18 +52,10 @@ def test_escape_key_also_stops_code(app: Page) -> None:
     expect(app.locator("#console-out .info")).to_contain_text("Interrupted", timeout=2_000)
 
 
-@pytest.fixture
-def plain_server(dist: object) -> Iterator[build.Background]:
-    """A host that sends no COOP/COEP headers (and no service worker has re-wrapped it yet)."""
-    server = build.serve_in_background(port=0, isolation=False)
-    yield server
-    server.stop()
-
-
 def test_without_isolation_stop_restarts_the_kernel_and_says_so(
-    page: Page, plain_server: build.Background
+    page: Page, headerless_server: build.Background
 ) -> None:
-    page.goto(plain_server.url + "/")
+    page.goto(headerless_server.url + "/")
     info = wait_ready(page)
     assert info["isolated"] is False
     page.evaluate("window.llmos.request('fs.write', {path: 'user/keep.md', text: 'precious'})")
@@ -98,3 +88,20 @@ def test_import_of_a_package_missing_from_this_build_says_how_to_add_it(app: Pag
     err = app.locator("#console-out .stderr")
     expect(err).to_contain_text("does not include the Pyodide package 'numpy'")
     expect(err).to_contain_text("--pyodide-packages")
+
+
+def test_stop_pressed_as_code_starts_is_still_an_interrupt(app: Page) -> None:
+    """Stop racing the start of a run (the signal lands before Python runs the cell)."""
+    outcomes = app.evaluate(
+        """async () => {
+          const outcomes = [];
+          for (let i = 0; i < 5; i++) {
+            const run = window.llmos.exec("while True: pass");
+            await new Promise((resolve) => setTimeout(resolve, i * 20));
+            const how = await window.llmos.interrupt();
+            outcomes.push([how, (await run).error.type]);
+          }
+          return outcomes;
+        }"""
+    )
+    assert outcomes == [["interrupted", "KeyboardInterrupt"]] * 5

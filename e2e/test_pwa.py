@@ -120,14 +120,6 @@ def test_the_build_boots_under_a_base_path(page: Page, dist: Path) -> None:
         server.stop()
 
 
-@pytest.fixture
-def headerless_server(dist: Path) -> Iterator[build.Background]:
-    """A static host that cannot send COOP/COEP, like GitHub Pages."""
-    server = build.serve_in_background(root=dist, port=0, isolation=False)
-    yield server
-    server.stop()
-
-
 def test_service_worker_isolates_the_app_on_a_host_without_headers(
     page: Page, headerless_server: build.Background
 ) -> None:

@@ -61,26 +61,9 @@ json.dumps({"exit": int(code), "reports": collect.reports})
 
 
 def _wheels(cache: Path) -> list[Path]:
-    cache.mkdir(parents=True, exist_ok=True)
     missing = [w for w in PYTEST_WHEELS if not list(cache.glob(w.replace("==", "-") + "-*.whl"))]
     if missing:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--python-version",
-                "3.14",
-                "-d",
-                str(cache),
-                *missing,
-            ],
-            check=True,
-        )
+        build.download_browser_wheels(missing, cache)
     return sorted(cache.glob("*.whl"))
 
 

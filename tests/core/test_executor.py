@@ -286,3 +286,35 @@ async def test_import_of_a_missing_module_is_an_ordinary_error() -> None:
     error = error_of(result)
     assert error["type"] == "ModuleNotFoundError"
     assert "llmos_surely_not_a_module" in error["message"]
+
+
+class _Recorder:
+    """Records when interrupts are armed, and what the cell saw at that moment."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def arm(self) -> None:
+        self.events.append("arm")
+
+    def disarm(self) -> None:
+        self.events.append("disarm")
+
+
+async def test_interrupts_are_armed_only_around_the_users_code() -> None:
+    recorder = _Recorder()
+    executor = Executor(interrupts=recorder)
+    ok = await executor.run("print('in cell')")
+    assert ok["stdout"] == "in cell\n"
+    failed = await executor.run("raise KeyboardInterrupt")
+    assert failed["error"] is not None
+    assert failed["error"]["type"] == "KeyboardInterrupt"
+    assert recorder.events == ["arm", "disarm", "arm", "disarm"]
+
+
+async def test_a_syntax_error_is_reported_with_interrupts_disarmed() -> None:
+    recorder = _Recorder()
+    result = await Executor(interrupts=recorder).run("1 +")
+    assert result["error"] is not None
+    assert result["error"]["type"] == "SyntaxError"
+    assert recorder.events == ["arm", "disarm"]

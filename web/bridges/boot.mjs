@@ -127,10 +127,7 @@ window.llmos = Object.freeze({
   version: BUILD.version,
   build: BUILD.id,
   ready,
-  async exec(code) {
-    await kernel.ready();
-    return await kernel.execute(String(code));
-  },
+  exec: (code) => kernel.execute(String(code)), // queued until the kernel is ready
   interrupt: () => kernel.interrupt(),
   request,
 });
@@ -145,7 +142,6 @@ window.llmosBridge = {
     return JSON.stringify(await request(method, JSON.parse(paramsJson || "{}")));
   },
   async exec(code, onStream) {
-    await kernel.ready();
     return JSON.stringify(await kernel.execute(code, (name, text) => onStream(name, text)));
   },
   interrupt: () => kernel.interrupt(),

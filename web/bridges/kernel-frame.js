@@ -2,9 +2,16 @@
 // Owns the kernel worker, relays messages between it and the host port, and handles interrupts:
 // through a SharedArrayBuffer when cross-origin isolated, else by restarting the worker.
 (() => {
-  // `running` is the id of the execute request the worker is on (seen passing through here),
-  // so a late interrupt never hits the next run.
-  let port = null, worker = null, workerSource = "", interrupt = null, running = null;
+  // `running` is the id of the execute request the worker is on (seen passing through here), so
+  // a late interrupt never hits the next run; `inPython` says the worker is running its Python
+  // (between its "running" and "ran" notes), the only time a signal is safe to send.
+  let port = null, worker = null, workerSource = "", interrupt = null;
+  let running = null, inPython = false, pending = false;
+
+  const signal = () => {
+    Atomics.store(interrupt, 0, 2); // SIGINT: Pyodide raises KeyboardInterrupt
+    pending = false;
+  };
 
   const startWorker = () => {
     const url = "data:text/javascript;base64," + btoa(unescape(encodeURIComponent(workerSource)));
@@ -12,8 +19,14 @@
     interrupt = self.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
     worker.onmessage = (e) => {
       if (e.data?.type === "status" && e.data.state === "crashed") return restart(`crashed: ${e.data.detail}`);
-      if (e.data?.type === "result" && e.data.id === running) running = null;
-      port.postMessage(e.data);
+      const m = e.data;
+      if (m?.type === "running" || m?.type === "ran") {
+        inPython = m.type === "running" && m.id === running;
+        if (inPython && pending) signal();
+        return;
+      }
+      if (m?.type === "result" && m.id === running) running = null;
+      port.postMessage(m);
     };
     worker.onerror = (e) => restart(`crashed: ${e.message || "the kernel worker stopped"}`);
     worker.postMessage({ type: "init", interrupt });
@@ -21,7 +34,7 @@
 
   const restart = (reason) => {
     worker?.terminate();
-    running = null;
+    [running, inPython, pending] = [null, false, false];
     port.postMessage({ type: "status", state: "restarted", detail: reason });
     startWorker();
   };
@@ -31,7 +44,8 @@
     if (message?.type === "interrupt") {
       if (message.id !== running) return; // that run already finished
       if (interrupt && !message.force) {
-        Atomics.store(interrupt, 0, 2); // SIGINT: Pyodide raises KeyboardInterrupt
+        if (inPython) signal();
+        else pending = true;
         port.postMessage({ type: "status", state: "interrupting", detail: "signal" });
       } else {
         restart(message.force ? "not interruptible" : "not cross-origin isolated");
@@ -39,7 +53,7 @@
       return;
     }
     if (message?.type === "restart") return restart(message.detail || "restart requested");
-    if (message?.type === "execute") running = message.id;
+    if (message?.type === "execute") [running, inPython, pending] = [message.id, false, false];
     worker.postMessage(message, message?.buffer ? [message.buffer] : []);
   };
 

@@ -14,6 +14,13 @@ const CSP = [
 const SNAPSHOT_PATH = "pyodide/snapshot.bin"; // served from memory, see snapshot.mjs
 const ESCALATE_MS = 1500; // an interrupt signal not honoured by then is escalated to a restart
 
+const failure = (type, message) => ({
+  stdout: "",
+  stderr: `${type}: ${message}\n`,
+  result: null,
+  error: { type, message, traceback: "" },
+});
+
 export class KernelHost {
   constructor({ base, info = {}, snapshot = Promise.resolve(null), onStatus = () => {}, onProgress = () => {} }) {
     this.base = base;
@@ -61,7 +68,10 @@ export class KernelHost {
     this.state = state;
     this.onStatus({ state, detail, isolated: this.isolated });
     if (state === "idle") this.readyWaiters.splice(0).forEach((w) => w.resolve());
-    if (state === "failed") this.readyWaiters.splice(0).forEach((w) => w.reject(new Error(detail)));
+    if (state === "failed") {
+      this.readyWaiters.splice(0).forEach((w) => w.reject(new Error(detail)));
+      for (const run of this.queue.splice(0)) run.resolve(failure("KernelFailed", `The Python kernel could not start: ${detail}`));
+    }
   }
 
   async onMessage(m) {
@@ -124,7 +134,8 @@ export class KernelHost {
     if (!run) return;
     this.current = null;
     clearTimeout(run.escalation);
-    run.resolve({ stdout: run.stdout, stderr: run.stderr + message + "\n", result: null, error: { type, message, traceback: "" } });
+    const result = failure(type, message);
+    run.resolve({ ...result, stdout: run.stdout, stderr: run.stderr + result.stderr });
   }
 
   finish(m) {
@@ -159,6 +170,11 @@ export class KernelHost {
   // or "restarted" (the worker was terminated and is booting again).
   interrupt() {
     const run = this.current;
+    if (!run && this.queue.length) {
+      // Not started yet (e.g. the kernel is still booting): cancel instead of running it.
+      for (const queued of this.queue.splice(0)) queued.resolve(failure("KeyboardInterrupt", "stopped before the code started"));
+      return Promise.resolve("interrupted");
+    }
     if (!run) return Promise.resolve("idle");
     return new Promise((resolve) => {
       const done = run.resolve;

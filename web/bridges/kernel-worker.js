@@ -36,20 +36,33 @@ async function boot(info) {
     pyodide = await loadPyodide({ ...options, _loadSnapshot: new Uint8Array(snapshot) }).catch(() => null);
   }
   pyodide ??= await loadPyodide(options);
-  if (interrupt) pyodide.setInterruptBuffer(interrupt);
   // A fatal interpreter error (e.g. os.abort()) leaves this Pyodide unusable: ask for a new one.
   pyodide._api.on_fatal = (error) =>
     post({ type: "status", state: "crashed", detail: String(error?.message ?? error).slice(0, 500) });
   progress("Loading the kernel package", 70);
   await pyodide.loadPackage(["llmos"], { messageCallback: () => {} });
   kernel = pyodide.pyimport("llmos.platform.browser.kernel_main");
-  kernel.setup(JSON.stringify(info.missingPackages || {}));
+  kernel.setup(JSON.stringify(info.missingPackages || {}), arm);
   progress("Kernel ready", 100);
   post({ type: "status", state: "idle", detail: "ready", isolated: !!interrupt });
 }
 
+// SIGINT is armed only while the executor runs the cell inside its error handling: a signal
+// landing anywhere else (package loading, asyncio's machinery) can be fatal to the interpreter.
+// The frame holds a Stop back until it sees "running"; a stale signal is cleared when arming.
+// Called by the Python executor (llmos.kernel.executor) as it enters and leaves the cell.
+const arm = (on) => {
+  if (interrupt) {
+    if (on) Atomics.store(interrupt, 0, 0);
+    pyodide.setInterruptBuffer(on ? interrupt : undefined);
+  }
+  post({ type: on ? "running" : "ran", id: current });
+};
+let current = null;
+
 async function execute(message) {
   post({ type: "status", state: "busy" });
+  current = message.id;
   try {
     await pyodide.loadPackagesFromImports(message.code, { messageCallback: () => {} });
   } catch (error) {
@@ -63,7 +76,6 @@ async function execute(message) {
     post({ type: "status", state: "crashed", detail: String(error?.message ?? error).slice(0, 500) });
     return;
   }
-  if (interrupt) Atomics.store(interrupt, 0, 0); // a signal that came too late for this run
   post(JSON.parse(result));
   post({ type: "status", state: "idle" });
 }

@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from types import CodeType, TracebackType
-from typing import Any, Literal, TextIO, cast
+from typing import Any, Literal, Protocol, TextIO, cast
 
 from llmos.protocol import ExecError, Result
 
@@ -46,10 +46,31 @@ class _StreamWriter(io.TextIOBase):
         return "".join(self.parts)
 
 
+class Interrupts(Protocol):
+    """Turns interrupt delivery on and off. The executor arms it only inside the ``try`` that
+    reports errors, so a ``KeyboardInterrupt`` can never escape into the caller's machinery
+    (in Pyodide that would be fatal to the interpreter)."""
+
+    def arm(self) -> None: ...
+
+    def disarm(self) -> None: ...
+
+
+class _NoInterrupts:
+    def arm(self) -> None:
+        return None
+
+    def disarm(self) -> None:
+        return None
+
+
 class Executor:
     """One namespace that successive cells share, as in a console."""
 
-    def __init__(self, namespace: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, namespace: dict[str, Any] | None = None, interrupts: Interrupts | None = None
+    ) -> None:
+        self.interrupts = interrupts or _NoInterrupts()
         self.namespace: dict[str, Any] = namespace if namespace is not None else {}
         self.namespace.setdefault("__name__", "__main__")
         self._count = 0
@@ -64,12 +85,16 @@ class Executor:
         error: ExecError | None = None
         with _redirect(cast(TextIO, out), cast(TextIO, err)):
             try:
-                body, last = _compile(code, filename)
-                await _eval(body, self.namespace)
-                if last is not None:
-                    value = await _eval(last, self.namespace)
-                    # inside the try: a __repr__ may print, or be interrupted
-                    shown = None if value is None else _safe_repr(value)
+                self.interrupts.arm()
+                try:
+                    body, last = _compile(code, filename)
+                    await _eval(body, self.namespace)
+                    if last is not None:
+                        value = await _eval(last, self.namespace)
+                        # inside the try: a __repr__ may print, or be interrupted
+                        shown = None if value is None else _safe_repr(value)
+                finally:
+                    self.interrupts.disarm()
             except BaseException as exc:  # user code may raise anything, SystemExit included
                 error = _describe(exc, filename)
                 err.write(error["traceback"])

@@ -9,12 +9,28 @@ from collections.abc import Callable
 from llmos.kernel import hints
 from llmos.kernel.executor import Executor, StreamName
 
+
+class _JsInterrupts:
+    """Arms Pyodide's interrupt buffer through JS callbacks of kernel-worker.js."""
+
+    def __init__(self, arm: Callable[[bool], None]) -> None:
+        self._arm = arm
+
+    def arm(self) -> None:
+        self._arm(True)
+
+    def disarm(self) -> None:
+        self._arm(False)
+
+
 _executor = Executor()
 
 
-def setup(missing_packages_json: str) -> None:
-    """Install hints for Pyodide packages this build lacks (``{import_name: package}``)."""
+def setup(missing_packages_json: str, arm: Callable[[bool], None]) -> None:
+    """Install hints for Pyodide packages this build lacks (``{import_name: package}``) and
+    let the executor arm interrupts with ``arm(on)``."""
     hints.install(json.loads(missing_packages_json))
+    _executor.interrupts = _JsInterrupts(arm)
 
 
 async def run(id: str, code: str, post: Callable[[str], None]) -> str:
