@@ -99,3 +99,22 @@ tries
     assert out["error"] is None, out["stderr"]
     assert "CANARY" not in out["result"]
     assert out["result"].count("blocked") == 6, out["result"]
+
+
+def test_an_os_worker_crash_is_reported_and_nothing_hangs(
+    page: Page, app_server: build.Background
+) -> None:
+    page.route(
+        "**/bridges/os-worker.mjs*",
+        lambda route: route.fulfill(
+            content_type="text/javascript", body="throw new Error('simulated crash');"
+        ),
+    )
+    page.goto(app_server.url + "/")
+    expect(page.locator("#notice")).to_contain_text("The OS worker crashed", timeout=30_000)
+    expect(page.locator("#notice")).to_contain_text("Your files are safe")
+    reply = page.evaluate("window.llmos.request('fs.list', {path: 'user'})")
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == "crashed"
+    # The kernel does not depend on the OS: Python still runs, from scratch.
+    assert page.evaluate("window.llmos.exec('2 ** 10')")["result"] == "1024"

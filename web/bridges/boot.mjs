@@ -1,5 +1,5 @@
-// Boots the rooms and joins them: registers the service worker, starts the OS worker and the
-// kernel in parallel, and exposes
+// Boots the rooms and joins them: starts the OS worker, then the kernel from the OS's interpreter
+// snapshot, registers the service worker after boot, and exposes
 //   window.llmos        the automation API: {version, ready, exec(code), interrupt()}
 //   window.llmosBridge  the UI's (MicroPython) link to the OS and kernel, JSON text in and out.
 import { BUILD } from "./build-info.mjs";
@@ -22,6 +22,7 @@ let nextId = 0;
 const storagePref = new URL(location.href).searchParams.get("storage") || "opfs";
 const osUrl = new URL(`bridges/os-worker.mjs?storage=${encodeURIComponent(storagePref)}`, base);
 let osWorker;
+let osFailure = null; // once the OS is gone, requests are answered with this at once
 let resolveOs, rejectOs, resolveSnapshot;
 const osReady = new Promise((res, rej) => { resolveOs = res; rejectOs = rej; });
 // The OS worker shares its clean interpreter snapshot so the kernel boots (and restarts) fast.
@@ -41,22 +42,28 @@ function startOs() {
     } else if (m.type === "event") {
       if (m.name === "os.ready") { mark("osReady"); resolveOs(m.data); }
       if (m.name === "os.snapshot") mark(m.data.saved ? "snapshotSaved" : "snapshotRestored");
-      if (m.name === "os.failed") rejectOs(new Error(m.data.message));
+      if (m.name === "os.failed") failOs(m.data.message);
       emit(m.name, m.data);
     }
   };
   osWorker.onerror = (e) => {
     const message = `The OS worker crashed: ${e.message || "unknown error"}. Your files are safe; reload to restart it.`;
     emit("os.failed", { message });
-    for (const [id, waiter] of pending) waiter({ type: "reply", id, ok: false, error: { code: "crashed", message } });
-    pending.clear();
-    rejectOs(new Error(message));
+    failOs(message);
   };
+}
+
+function failOs(message) {
+  osFailure = { code: "crashed", message };
+  for (const [id, waiter] of pending) waiter({ type: "reply", id, ok: false, error: osFailure });
+  pending.clear();
+  rejectOs(new Error(message));
 }
 
 // request(method, params) -> reply {ok, result | error}; never rejects.
 function request(method, params = {}) {
   const id = `r${++nextId}`;
+  if (osFailure) return Promise.resolve({ type: "reply", id, ok: false, error: osFailure });
   return new Promise((resolve) => {
     pending.set(id, resolve);
     osWorker.postMessage({ type: "request", id, method, params });
