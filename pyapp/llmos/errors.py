@@ -51,3 +51,19 @@ class ProtocolError(LlmosError):
     """A message between rooms did not match the protocol."""
 
     code = "protocol"
+
+
+class LlmError(LlmosError):
+    """A model endpoint failed. ``code`` says how, so the router and the UI can react:
+    ``auth`` (401/403), ``not_found`` (404: wrong base URL or model), ``rate_limited`` (429),
+    ``server`` (5xx), ``network`` (unreachable), ``bad_response`` (not the expected JSON/SSE,
+    e.g. an HTML page), ``stream_cut`` (the stream ended before the answer did)."""
+
+    def __init__(self, message: str, code: str = "llm", status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+    @property
+    def retryable(self) -> bool:
+        return self.code in ("rate_limited", "server", "network")
