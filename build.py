@@ -49,6 +49,8 @@ SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
 
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"]
 MPY_FILES = ["micropython.mjs", "micropython.wasm"]
+# Small ES modules the UI uses as they are: Markdown rendering and HTML sanitizing.
+VENDOR_JS = [("marked", "lib/marked.esm.js"), ("dompurify", "dist/purify.es.mjs")]
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -423,6 +425,8 @@ def _place_runtimes(dist: DistWriter) -> None:
     mpy = NODE / "@micropython/micropython-webassembly-pyscript"
     for name in MPY_FILES:
         dist.place("micropython", mpy / name, f"mpy/{name}")
+    for package, name in VENDOR_JS:
+        dist.place("vendor-js", NODE / package / name, f"vendor/{Path(name).name}")
     for src in sorted((NODE / "@pyscript/core/dist").iterdir()):
         if src.suffix in (".js", ".css") and src.name != "service-worker.js":
             dist.place("pyscript", src, f"pyscript/{src.name}")
