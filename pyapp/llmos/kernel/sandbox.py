@@ -1,0 +1,55 @@
+"""The seam between the OS and the room where model-written code runs.
+
+The OS never runs agent code itself: it hands code (and the user files the code may need) to a
+:class:`Sandbox` and gets back what happened, including the files the code wrote and the images
+it produced. In the browser the sandbox is the kernel worker inside an opaque-origin iframe;
+natively it is a separate Python process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from llmos.protocol import ExecError
+
+OnOutput = Callable[[str, str], None]  # (stream name "stdout"|"stderr", text)
+
+
+@dataclass
+class ExecOutcome:
+    """What one execution did. ``files`` are the files the code created or changed under its
+    working directory (relative ``/`` paths); ``images`` are PNG bytes it displayed."""
+
+    stdout: str = ""
+    stderr: str = ""
+    result: str | None = None
+    error: ExecError | None = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    images: list[bytes] = field(default_factory=list)
+    duration_ms: float = 0.0
+
+
+class Sandbox(Protocol):
+    """Runs untrusted Python away from the OS's secrets.
+
+    ``files`` are written into the sandbox's working directory before the code runs (relative
+    paths). ``generation`` changes whenever the sandbox lost its state (a restart after a crash
+    or a forced stop), so callers know to send files again. ``timeout`` seconds after the start
+    the code is interrupted (and the sandbox restarted if it does not stop), and the outcome's
+    ``error`` says so.
+    """
+
+    @property
+    def generation(self) -> int: ...
+
+    async def execute(
+        self,
+        code: str,
+        files: dict[str, bytes] | None = None,
+        on_output: OnOutput | None = None,
+        timeout: float | None = None,
+    ) -> ExecOutcome: ...
+
+    async def interrupt(self) -> None: ...
