@@ -58,7 +58,11 @@ class ToolSpec:
     input_schema: dict[str, Any]
 
     def to_mcp(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "inputSchema": self.input_schema}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "inputSchema": self.input_schema,
+        }
 
     def to_openai(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,212 @@
+"""The agent loop: route, plan, call the model, run the tools it asks for, repeat, answer.
+
+One *turn* starts from the user's message (already in the conversation) and ends with a final
+answer, the step limit, a repeated-call guard, an error, or the user's Stop (task
+cancellation). Every step is recorded as a conversation item as it happens, so the UI streams
+it and a crash mid-turn loses nothing. Failures of the model or a tool become readable items;
+the user's message and the history are never touched.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from llmos.agent.chats import Conversation, Item
+from llmos.agent.definitions import AgentDefinition
+from llmos.agent.tools import ToolContext, ToolRegistry
+from llmos.errors import LlmError
+from llmos.llm.router import Decision, Router, Task
+from llmos.llm.types import ChatRequest, Completion, LlmEngine, Message, TextDelta, ToolCall, Usage
+
+Status = Literal["final", "stopped", "step_limit", "error"]
+Emit = Callable[[str, dict[str, Any]], None]
+Pricing = Callable[[str, Usage], float | None]
+MAX_SAME_CALL = 3
+MAX_RESULT_CHARS = 20_000
+
+PLAN_PROMPT = (
+    "Before doing anything, write a short numbered plan (at most 5 steps) for the user's "
+    "request: which tools you will use and in what order. Only the plan: no code, no answer."
+)
+
+
+class Recorder:
+    """Appends items to a conversation, tells the UI, and saves after every change."""
+
+    def __init__(self, conversation: Conversation, emit: Emit, save: Callable[[], Awaitable[None]]):
+        self.conversation = conversation
+        self._emit = emit
+        self._save = save
+
+    async def add(self, item: Item) -> int:
+        self.conversation.items.append(item)
+        index = len(self.conversation.items) - 1
+        self._emit("chat.item", {"chat": self.conversation.id, "index": index, "item": item})
+        await self._save()
+        return index
+
+    def delta(self, index: int, text: str) -> None:
+        self.conversation.items[index]["text"] += text
+        self._emit("chat.delta", {"chat": self.conversation.id, "index": index, "text": text})
+
+    async def update(self, index: int, **changes: Any) -> None:
+        item = self.conversation.items[index]
+        item.update(changes)
+        self._emit("chat.update", {"chat": self.conversation.id, "index": index, "item": item})
+        await self._save()
+
+
+@dataclass
+class Agent:
+    """One agent definition at work with a set of engines and tools."""
+
+    definition: AgentDefinition
+    registry: ToolRegistry
+    engines: Mapping[str, LlmEngine]
+    router: Router
+    ctx: ToolContext
+    pricing: Pricing | None = None
+
+    async def run_turn(self, conversation: Conversation, rec: Recorder, task: Task) -> Status:
+        """Work on the conversation's last user message until a final answer (or a limit)."""
+        decision = self.router.decide(task, self.definition.prefer)
+        await self._record_route(rec, decision)
+        self._decision = decision
+        try:
+            if task == "tools" and self.definition.plan:
+                await self._plan(conversation, rec)
+            return await self._steps(conversation, rec)
+        except LlmError as error:
+            await rec.add({"kind": "error", "message": str(error), "code": error.code})
+            return "error"
+
+    async def _steps(self, conversation: Conversation, rec: Recorder) -> Status:
+        seen: Counter[tuple[str, str]] = Counter()
+        for _ in range(self.definition.max_steps):
+            completion = await self._complete(conversation, rec, self._tools())
+            calls = completion.message.tool_calls
+            if not calls:
+                return "final"
+            for call in calls:
+                seen[(call.name, call.arguments.strip())] += 1
+                await self._run_tool(call, rec)
+            repeated = [name for (name, _), count in seen.items() if count >= MAX_SAME_CALL]
+            if repeated:
+                text = (
+                    f"Stopped: the model called {repeated[0]} with the same arguments "
+                    f"{MAX_SAME_CALL} times without making progress."
+                )
+                await rec.add({"kind": "notice", "text": text})
+                return "step_limit"
+        limit = self.definition.max_steps
+        await rec.add({"kind": "notice", "text": f"Step limit reached ({limit} model calls)."})
+        return "step_limit"
+
+    def _tools(self) -> list[Any]:
+        names = [n for n in self.definition.tools if n != "delegate" or self.ctx.delegate]
+        return self.registry.specs(names)
+
+    def _system(self, extra: str = "") -> Message:
+        return Message("system", self.definition.prompt + (f"\n\n{extra}" if extra else ""))
+
+    async def _plan(self, conversation: Conversation, rec: Recorder) -> None:
+        messages = [self._system(PLAN_PROMPT), *conversation.history()]
+        index = await rec.add({"kind": "plan", "text": ""})
+        completion = await self._stream(ChatRequest(messages), rec, index)
+        await rec.update(index, text=completion.message.content.strip())
+
+    async def _complete(
+        self, conversation: Conversation, rec: Recorder, tools: list[Any]
+    ) -> Completion:
+        request = ChatRequest(
+            [self._system(), *conversation.history()],
+            tools,
+            temperature=self.definition.temperature,
+        )
+        index = await rec.add(
+            {"kind": "assistant", "text": "", "model": self._decision.engine, "tool_calls": []}
+        )
+        completion = await self._stream(request, rec, index)
+        calls = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments}
+            for c in completion.message.tool_calls
+        ]
+        await rec.update(
+            index, text=completion.message.content, tool_calls=calls, model=completion.model
+        )
+        return completion
+
+    async def _stream(self, request: ChatRequest, rec: Recorder, index: int) -> Completion:
+        """Stream one model call into item ``index``; falls back to local once if remote fails
+        before any text arrived."""
+        try:
+            return await self._stream_once(request, rec, index)
+        except LlmError as error:
+            fallback = None
+            if self._decision.engine == "remote" and not rec.conversation.items[index]["text"]:
+                fallback = self.router.fallback(error)
+            if fallback is None:
+                raise
+            self._decision = fallback
+            await self._record_route(rec, fallback)
+            return await self._stream_once(request, rec, index)
+
+    async def _stream_once(self, request: ChatRequest, rec: Recorder, index: int) -> Completion:
+        engine = self.engines[self._decision.engine]
+        async for item in engine.stream(request):
+            if isinstance(item, TextDelta):
+                rec.delta(index, item.text)
+            else:
+                self._account(rec.conversation, engine.name, item.usage)
+                return item
+        raise LlmError(f"The {engine.name} model ended without an answer.", "stream_cut")
+
+    def _account(self, conversation: Conversation, engine: str, usage: Usage) -> None:
+        conversation.usage.add(usage)
+        cost = self.pricing(engine, usage) if self.pricing else None
+        if cost is not None:
+            conversation.cost_usd = (conversation.cost_usd or 0.0) + cost
+
+    async def _run_tool(self, call: ToolCall, rec: Recorder) -> None:
+        index = await rec.add(
+            {
+                "kind": "tool",
+                "call_id": call.id,
+                "name": call.name,
+                "arguments": call.arguments,
+                "status": "running",
+                "result": "",
+                "images": [],
+                "duration_ms": 0,
+            }
+        )
+        started = time.perf_counter()
+        result = await self.registry.call(call.name, call.arguments, self.ctx)
+        text = result.text
+        if len(text) > MAX_RESULT_CHARS:
+            text = text[:MAX_RESULT_CHARS] + f"\n… [{len(result.text) - MAX_RESULT_CHARS} more]"
+        await rec.update(
+            index,
+            status="error" if result.is_error else "ok",
+            result=text,
+            images=[base64.b64encode(png).decode("ascii") for png in result.images],
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+
+    async def _record_route(self, rec: Recorder, decision: Decision) -> None:
+        engine = self.engines.get(decision.engine)
+        model = getattr(engine, "model", "") or (engine.name if engine else decision.engine)
+        await rec.add(
+            {
+                "kind": "route",
+                "engine": decision.engine,
+                "model": model,
+                "reason": decision.reason,
+                "fallback": decision.fallback,
+            }
+        )
