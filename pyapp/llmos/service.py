@@ -17,7 +17,10 @@ from typing import Any
 import llmos
 from llmos import protocol
 from llmos.errors import ProtocolError
+from llmos.kernel.sandbox import Sandbox
+from llmos.llm.types import LlmEngine
 from llmos.platform import Entry, Storage
+from llmos.platform.http import Http
 from llmos.platform.native import DirectoryStorage
 from llmos.settings import Secrets, Settings
 from llmos.vfs import Change, Vfs, Volume
@@ -51,13 +54,22 @@ def system_storage() -> DirectoryStorage:
 
 
 class OsService:
-    """The OS core as the UI sees it: VFS, settings and secrets behind request handlers."""
+    """The OS core as the UI sees it: VFS, settings and secrets behind request handlers.
+
+    The platform plugs in what it has: ``http`` for remote models, ``sandbox`` to run code,
+    ``engines`` for models that need no endpoint (the in-page local model).
+    """
 
     def __init__(self, vfs: Vfs, settings: Settings, secrets: Secrets, emit: Emit) -> None:
         self.vfs = vfs
         self.settings = settings
         self.secrets = secrets
         self.emit = emit
+        self.http: Http | None = None
+        self.sandbox: Sandbox | None = None
+        self.engines: dict[str, LlmEngine] = {}
+        self.remote_options: dict[str, Any] = {}  # extra OpenAIEngine options (tests: sleep)
+        self.agent_host: object | None = None  # llmos.agent.methods.AgentHost, made on first use
         vfs.subscribe(self._on_change)
 
     @classmethod
@@ -187,3 +199,7 @@ async def _settings_get(service: OsService, params: dict[str, Any]) -> dict[str,
 async def _settings_set(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     await service.settings.set(_param(params, "key"), params.get("value"))
     return {"key": params["key"]}
+
+
+# Methods that live with their subsystem register themselves on import.
+from llmos.agent import methods as _agent_methods  # noqa: E402, F401

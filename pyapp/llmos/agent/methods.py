@@ -1,0 +1,432 @@
+"""OS methods for chatting with the agent and setting up models (registered on import).
+
+Requests: ``chat.list``, ``chat.new``, ``chat.get``, ``chat.send`` (resolves when the turn ends),
+``chat.stop``, ``chat.delete``, ``chat.rename``, ``chat.confirm``; ``llm.settings.get``,
+``llm.settings.set``, ``llm.test``, ``llm.complete`` (one raw model call, for tools and
+benchmarks). Events while a turn runs: ``chat.item``, ``chat.delta``, ``chat.update``,
+``chat.ask``, ``chat.done``. API keys live only in :class:`~llmos.settings.Secrets`; replies
+say whether a key is set, never what it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+from llmos import protocol
+from llmos.agent.chats import Conversation, ConversationStore
+from llmos.agent.definitions import AgentDefinition, load_agents
+from llmos.agent.loop import Agent, Recorder, Status
+from llmos.agent.tools import TOOLS, ToolContext
+from llmos.errors import LlmError, NotFoundError, ProtocolError
+from llmos.llm.router import MODES, Mode, Router, classify_turn
+from llmos.llm.types import ChatRequest, LlmEngine, Message, TextDelta, ToolSpec, Usage
+
+if TYPE_CHECKING:
+    from llmos.service import OsService
+
+import llmos.tools  # noqa: F401  (registers the built-in tools)
+from llmos.service import method
+
+LLM_SETTINGS = "llm"
+TITLE_CHARS = 60
+MAX_DELEGATION_DEPTH = 1
+
+
+def _key_name(endpoint_id: str) -> str:
+    return f"llm.key.{endpoint_id}"
+
+
+class AgentHost:
+    """The agent's state inside the OS service: running turns, pending questions, kernels."""
+
+    def __init__(self, service: OsService) -> None:
+        self.service = service
+        self.store = ConversationStore(service.vfs)
+        self.turns: dict[str, asyncio.Task[Status]] = {}
+        self.asks: dict[str, asyncio.Future[bool]] = {}
+        self.kernel_state: dict[str, Any] = {}
+
+    # --- settings ----------------------------------------------------------------------------
+    def llm_settings(self) -> dict[str, Any]:
+        saved = self.service.settings.get(LLM_SETTINGS) or {}
+        return {"mode": saved.get("mode", "auto"), "endpoints": list(saved.get("endpoints", []))}
+
+    def endpoint(self) -> dict[str, Any] | None:
+        endpoints = self.llm_settings()["endpoints"]
+        return endpoints[0] if endpoints else None
+
+    def remote_engine(self) -> LlmEngine | None:
+        endpoint = self.endpoint()
+        if endpoint is None or self.service.http is None:
+            return None
+        from llmos.llm.openai import OpenAIEngine
+
+        key = self.service.secrets.get(_key_name(endpoint["id"]), "")
+        return OpenAIEngine(
+            self.service.http,
+            endpoint["base_url"],
+            endpoint["model"],
+            key,
+            **self.service.remote_options,
+        )
+
+    def engines(self) -> dict[str, LlmEngine]:
+        engines = dict(self.service.engines)
+        remote = self.remote_engine()
+        if remote is not None:
+            engines["remote"] = remote
+        return engines
+
+    def router(self, engines: dict[str, LlmEngine]) -> Router:
+        mode: Mode = self.llm_settings()["mode"]
+        return Router(mode, has_local="local" in engines, has_remote="remote" in engines)
+
+    def pricing(self, engine: str, usage: Usage) -> float | None:
+        if engine != "remote":
+            return 0.0  # the local model runs on the user's own machine
+        endpoint = self.endpoint() or {}
+        prices = endpoint.get("input_cost_per_mtok"), endpoint.get("output_cost_per_mtok")
+        if prices[0] is None or prices[1] is None:
+            return None
+        return float(usage.prompt_tokens * prices[0] + usage.completion_tokens * prices[1]) / 1e6
+
+    # --- agents ------------------------------------------------------------------------------
+    async def agent(self, name: str, depth: int = 0) -> Agent:
+        agents, _ = await load_agents(self.service.vfs)
+        definition = agents.get(name)
+        if definition is None:
+            known = ", ".join(sorted(agents)) or "none"
+            raise NotFoundError(f"There is no agent named '{name}' (agents: {known}).")
+        engines = self.engines()
+        ctx = ToolContext(
+            self.service.vfs,
+            self.service.sandbox,
+            ask=self._ask,
+            delegate=self._delegator(depth) if depth < MAX_DELEGATION_DEPTH else None,
+            kernel_state=self.kernel_state,
+        )
+        return Agent(definition, TOOLS, engines, self.router(engines), ctx, self.pricing)
+
+    def _delegator(self, depth: int) -> Any:
+        async def delegate(name: str, task: str) -> str:
+            agent = await self.agent(name, depth + 1)
+            work = Conversation(id=f"delegate-{secrets.token_hex(3)}")
+            work.items.append({"kind": "user", "text": task})
+            rec = Recorder(work, lambda name, data: None, _nothing)
+            status = await agent.run_turn(work, rec, "tools")
+            answers = [str(i["text"]) for i in work.items if i["kind"] == "assistant" and i["text"]]
+            problems = [i["message"] for i in work.items if i["kind"] == "error"]
+            if status == "error" or not answers:
+                return f"The {name} agent did not finish ({status}): " + "; ".join(problems)
+            return answers[-1]
+
+        return delegate
+
+    async def _ask(self, question: str, tool: str, arguments: dict[str, Any]) -> bool:
+        ask_id = secrets.token_hex(6)
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.asks[ask_id] = future
+        chat = self._asking_chat
+        self.service.emit(
+            protocol.event(
+                "chat.ask",
+                chat=chat,
+                ask_id=ask_id,
+                question=question,
+                tool=tool,
+                arguments=arguments,
+            )
+        )
+        try:
+            return await future
+        finally:
+            self.asks.pop(ask_id, None)
+
+    _asking_chat = ""
+
+    # --- turns -------------------------------------------------------------------------------
+    async def send(self, chat_id: str, text: str, edit_index: int | None) -> dict[str, Any]:
+        if chat_id in self.turns:
+            raise ProtocolError("The agent is still working in this chat: stop it or wait.")
+        conversation = await self.store.load(chat_id)
+        if edit_index is not None:
+            _check_edit(conversation, edit_index)
+            del conversation.items[edit_index:]
+        if conversation.title == "New chat":
+            conversation.title = _title(text)
+        rec = Recorder(conversation, self._emit, lambda: self.store.save(conversation))
+        await rec.add({"kind": "user", "text": text})
+        task = asyncio.ensure_future(self._turn(conversation, rec, text))
+        self.turns[chat_id] = task
+        try:
+            status = await task
+        finally:
+            self.turns.pop(chat_id, None)
+        await self.store.save(conversation)
+        usage = conversation.usage_dict()
+        self._emit("chat.done", {"chat": chat_id, "status": status, "usage": usage})
+        return {"status": status, "usage": usage}
+
+    async def _turn(self, conversation: Conversation, rec: Recorder, text: str) -> Status:
+        self._asking_chat = conversation.id
+        try:
+            agent = await self.agent("system")
+            return await agent.run_turn(conversation, rec, classify_turn(text))
+        except asyncio.CancelledError:
+            await _mark_stopped(conversation, rec)
+            return "stopped"
+        except Exception as error:  # a bug must end the turn with a message, not hang the chat
+            await rec.add({"kind": "error", "message": protocol.error_info(error)["message"]})
+            return "error"
+
+    async def stop(self, chat_id: str) -> bool:
+        task = self.turns.get(chat_id)
+        if task is None:
+            return False
+        for future in self.asks.values():
+            future.cancel()
+        task.cancel()
+        if self.service.sandbox is not None:
+            await self.service.sandbox.interrupt()
+        return True
+
+    def _emit(self, name: str, data: dict[str, Any]) -> None:
+        self.service.emit(protocol.event(name, **data))
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _mark_stopped(conversation: Conversation, rec: Recorder) -> None:
+    for index, item in enumerate(conversation.items):
+        if item["kind"] == "tool" and item["status"] == "running":
+            await rec.update(index, status="error", result="Stopped by you before it finished.")
+    await rec.add({"kind": "notice", "text": "Stopped by you."})
+
+
+def _check_edit(conversation: Conversation, index: int) -> None:
+    items = conversation.items
+    if not 0 <= index < len(items) or items[index]["kind"] != "user":
+        raise ProtocolError(f"Item {index} is not one of your messages, so it cannot be edited.")
+
+
+def _title(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
+
+
+def host(service: OsService) -> AgentHost:
+    """The service's agent host, created on first use."""
+    if service.agent_host is None:
+        service.agent_host = AgentHost(service)
+    assert isinstance(service.agent_host, AgentHost)
+    return service.agent_host
+
+
+def _text(params: dict[str, Any], name: str) -> str:
+    value = params.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ProtocolError(f"The parameter '{name}' must be non-empty text.")
+    return value
+
+
+# --- chat methods ------------------------------------------------------------------------------
+@method("chat.list")
+async def _chat_list(service: OsService, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return await host(service).store.list()
+
+
+@method("chat.new")
+async def _chat_new(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
+    store = host(service).store
+    conversation = store.new()
+    await store.save(conversation)
+    return conversation.to_dict()
+
+
+@method("chat.get")
+async def _chat_get(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
+    return (await host(service).store.load(_text(params, "id"))).to_dict()
+
+
+@method("chat.send")
+async def _chat_send(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
+    edit = params.get("edit_index")
+    if edit is not None and (isinstance(edit, bool) or not isinstance(edit, int)):
+        raise ProtocolError("The parameter 'edit_index' must be a whole number.")
+    return await host(service).send(_text(params, "id"), _text(params, "text"), edit)
+
+
+@method("chat.stop")
+async def _chat_stop(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
+    return {"stopped": await host(service).stop(_text(params, "id"))}
+
+
+@method("chat.delete")
+async def _chat_delete(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
+    chat_id = _text(params, "id")
+    await host(service).stop(chat_id)
+    await host(service).store.delete(chat_id)
+    return {"id": chat_id}
+
+
+@method("chat.rename")
+async def _chat_rename(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
+    store = host(service).store
+    conversation = await store.load(_text(params, "id"))
+    conversation.title = _title(_text(params, "title"))
+    await store.save(conversation)
+    return conversation.summary()
+
+
+@method("chat.confirm")
+async def _chat_confirm(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
+    future = host(service).asks.get(_text(params, "ask_id"))
+    if future is None or future.done():
+        raise ProtocolError("That question is no longer waiting for an answer.")
+    future.set_result(bool(params.get("allow")))
+    return {"ok": True}
+
+
+# --- model settings ----------------------------------------------------------------------------
+def _settings_view(service: OsService) -> dict[str, Any]:
+    agent_host = host(service)
+    settings = agent_host.llm_settings()
+    endpoints = [
+        {**e, "has_key": bool(service.secrets.get(_key_name(e["id"])))}
+        for e in settings["endpoints"]
+    ]
+    local = service.engines.get("local")
+    return {
+        "mode": settings["mode"],
+        "endpoints": endpoints,
+        "local": {
+            "available": local is not None,
+            "model": getattr(local, "model", "") if local else "",
+        },
+    }
+
+
+@method("llm.settings.get")
+async def _llm_settings_get(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
+    return _settings_view(service)
+
+
+@method("llm.settings.set")
+async def _llm_settings_set(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
+    settings = host(service).llm_settings()
+    if "mode" in params:
+        if params["mode"] not in MODES:
+            raise ProtocolError(f"The routing mode must be one of {', '.join(MODES)}.")
+        settings["mode"] = params["mode"]
+    if params.get("endpoint") is not None:
+        await _save_endpoint(service, settings, params["endpoint"])
+    if params.get("delete_endpoint"):
+        gone = str(params["delete_endpoint"])
+        settings["endpoints"] = [e for e in settings["endpoints"] if e["id"] != gone]
+        await service.secrets.delete(_key_name(gone))
+    await service.settings.set(LLM_SETTINGS, settings)
+    return _settings_view(service)
+
+
+async def _save_endpoint(service: OsService, settings: dict[str, Any], raw: Any) -> None:
+    if not isinstance(raw, dict):
+        raise ProtocolError("The endpoint must be an object.")
+    base_url, model = _text(raw, "base_url").strip().rstrip("/"), _text(raw, "model").strip()
+    if not base_url.startswith(("http://", "https://")):
+        raise ProtocolError("The base URL must start with http:// or https://.")
+    endpoint_id = str(raw.get("id") or secrets.token_hex(4))
+    endpoint = {
+        "id": endpoint_id,
+        "name": str(raw.get("name") or base_url),
+        "base_url": base_url,
+        "model": model,
+        "input_cost_per_mtok": _price(raw.get("input_cost_per_mtok")),
+        "output_cost_per_mtok": _price(raw.get("output_cost_per_mtok")),
+    }
+    others = [e for e in settings["endpoints"] if e["id"] != endpoint_id]
+    settings["endpoints"] = [endpoint, *others]
+    if raw.get("api_key"):
+        await service.secrets.set(_key_name(endpoint_id), str(raw["api_key"]))
+
+
+def _price(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        price = float(value)
+    except (TypeError, ValueError) as error:
+        raise ProtocolError(f"A price must be a number (got {value!r}).") from error
+    if price < 0:
+        raise ProtocolError("A price cannot be negative.")
+    return price
+
+
+@method("llm.test")
+async def _llm_test(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
+    from llmos.llm.openai import check_endpoint
+
+    if service.http is None:
+        return {"ok": False, "code": "network", "message": "This OS has no network access."}
+    if params.get("id"):
+        found = [e for e in host(service).llm_settings()["endpoints"] if e["id"] == params["id"]]
+        if not found:
+            raise NotFoundError(f"There is no endpoint '{params['id']}'.")
+        endpoint = found[0]
+        key = str(service.secrets.get(_key_name(endpoint["id"]), ""))
+        base_url, model = endpoint["base_url"], endpoint["model"]
+    else:
+        base_url, model = _text(params, "base_url"), str(params.get("model", ""))
+        key = str(params.get("api_key") or "")
+    return await check_endpoint(service.http, base_url, model, key)
+
+
+@method("llm.complete")
+async def _llm_complete(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
+    """One model call, streamed as ``llm.delta`` events; replies with the whole answer."""
+    engines = host(service).engines()
+    name = params.get("engine") or "local"
+    if name not in engines:
+        raise NotFoundError(
+            f"No '{name}' model is available (have: {', '.join(engines) or 'none'})."
+        )
+    raw_messages = params.get("messages")
+    if not isinstance(raw_messages, list) or not raw_messages:
+        raise ProtocolError("The parameter 'messages' must be a non-empty list.")
+    messages = [Message(m["role"], str(m.get("content", ""))) for m in raw_messages]
+    tools = [
+        ToolSpec(t["name"], t.get("description", ""), t["inputSchema"])
+        for t in params.get("tools", [])
+    ]
+    request = ChatRequest(messages, tools, max_tokens=params.get("max_tokens"))
+    started = time.perf_counter()
+    first: float | None = None
+    async for item in engines[name].stream(request):
+        if isinstance(item, TextDelta):
+            first = first or time.perf_counter()
+            service.emit(protocol.event("llm.delta", text=item.text))
+            continue
+        calls = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments} for c in item.message.tool_calls
+        ]
+        return {
+            "text": item.message.content,
+            "tool_calls": calls,
+            "finish_reason": item.finish_reason,
+            "usage": {
+                "prompt_tokens": item.usage.prompt_tokens,
+                "completion_tokens": item.usage.completion_tokens,
+            },
+            "model": item.model,
+            "ms": (time.perf_counter() - started) * 1000,
+            "first_token_ms": None if first is None else (first - started) * 1000,
+            "stats": dict(getattr(engines[name], "stats", {}) or {}),
+        }
+    raise LlmError(f"The {name} model ended without an answer.", "stream_cut")
+
+
+__all__ = ["AgentDefinition", "AgentHost", "host"]

@@ -1,0 +1,299 @@
+"""The agent loop natively, against a scripted OpenAI-compatible server over real HTTP/SSE."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from llmos.platform.native_http import NativeHttp
+
+from tests.agent.conftest import API_KEY, Os, kinds, leaked, make_os
+from tests.llm_server import ScriptedLLM, cut, html, status, text, tool_calls
+
+
+def write(path: str, content: str) -> tuple[str, str]:
+    return ("write_file", json.dumps({"path": path, "content": content}))
+
+
+async def test_agent_plans_writes_a_file_and_answers(os_: Os, llm: ScriptedLLM) -> None:
+    llm.queue(
+        text("1. Write notes.md with write_file.\n2. Confirm."),
+        tool_calls([write("notes.md", "# Primes\n2, 3, 5\n")]),
+        text("I wrote **notes.md**."),
+    )
+    done, chat = await os_.chat("Write notes.md with a summary of the first primes")
+
+    assert done["status"] == "final"
+    assert (os_.home / "user" / "notes.md").read_text() == "# Primes\n2, 3, 5\n"
+    assert kinds(chat) == ["user", "route", "plan", "assistant", "tool", "assistant"]
+    route, plan, _, tool, answer = chat["items"][1:]
+    assert route["engine"] == "remote"
+    assert route["reason"] == "the local model is not available in this build"
+    assert plan["text"].startswith("1. Write notes.md")
+    assert tool["status"] == "ok"
+    assert tool["name"] == "write_file"
+    assert tool["duration_ms"] >= 0
+    assert answer["text"] == "I wrote **notes.md**."
+    changed = [e["path"] for e in os_.named("fs.changed")]
+    assert "user/notes.md" in changed
+    # the model saw the tool result, answering the right call id, and was offered the tools
+    last = llm.requests[-1]["body"]
+    tool_message = next(m for m in last["messages"] if m["role"] == "tool")
+    assert tool_message["tool_call_id"] == chat["items"][3]["tool_calls"][0]["id"]
+    assert "Wrote user/notes.md" in tool_message["content"]
+    offered = {t["function"]["name"] for t in last["tools"]}
+    assert {"execute_python", "write_file", "read_file", "list_files", "delete_file"} <= offered
+    assert llm.requests[-1]["headers"]["authorization"] == f"Bearer {API_KEY}"
+    assert os_.named("chat.done")[-1]["status"] == "final"
+
+
+async def test_streamed_text_arrives_as_deltas_and_usage_is_counted(
+    os_: Os, llm: ScriptedLLM
+) -> None:
+    llm.queue(text("Hello there, how can I help?", chunk_size=5))
+    done, chat = await os_.chat("hi")
+    deltas = [d["text"] for d in os_.named("chat.delta")]
+    assert len(deltas) >= 3
+    assert "".join(deltas) == "Hello there, how can I help?"
+    assert done["usage"]["prompt_tokens"] > 0
+    assert done["usage"]["completion_tokens"] > 0
+    assert chat["usage"] == done["usage"]
+
+
+async def test_cost_is_counted_from_endpoint_prices(os_: Os, llm: ScriptedLLM) -> None:
+    settings = await os_.call("llm.settings.get")
+    endpoint = {**settings["endpoints"][0], "input_cost_per_mtok": 1.0, "output_cost_per_mtok": 2.0}
+    await os_.call("llm.settings.set", endpoint=endpoint)
+    llm.queue(text("ok"))
+    done, _ = await os_.chat("hi")
+    usage = done["usage"]
+    expected = (usage["prompt_tokens"] * 1.0 + usage["completion_tokens"] * 2.0) / 1e6
+    assert usage["cost_usd"] == expected > 0
+
+
+async def test_parallel_tool_calls_all_run(os_: Os, llm: ScriptedLLM) -> None:
+    llm.queue(
+        text("1. write both"), tool_calls([write("a.md", "A"), write("b.md", "B")]), text("done")
+    )
+    done, chat = await os_.chat("write a.md and b.md")
+    assert done["status"] == "final"
+    assert (os_.home / "user/a.md").read_text() == "A"
+    assert (os_.home / "user/b.md").read_text() == "B"
+    assert [i["status"] for i in chat["items"] if i["kind"] == "tool"] == ["ok", "ok"]
+
+
+async def test_malformed_arguments_unknown_tool_and_failing_tool_are_reported(
+    os_: Os, llm: ScriptedLLM
+) -> None:
+    llm.queue(
+        text("1. try"),
+        tool_calls([("write_file", '{"path": "a.md", "content": ')]),
+        tool_calls([("launch_rocket", "{}")]),
+        tool_calls([("read_file", '{"path": "missing.md"}')]),
+        tool_calls([("write_file", '{"path": 7}')]),
+        text("Sorry, those failed."),
+    )
+    done, chat = await os_.chat("write a.md please")
+    tools = [i for i in chat["items"] if i["kind"] == "tool"]
+    assert [t["status"] for t in tools] == ["error"] * 4
+    assert "not valid JSON" in tools[0]["result"]
+    assert "no tool named 'launch_rocket'" in tools[1]["result"]
+    assert "missing.md" in tools[2]["result"]
+    assert "'path' must be a string" in tools[3]["result"]
+    assert "missing 'content'" in tools[3]["result"]
+    assert done["status"] == "final"
+    assert chat["items"][0] == {"kind": "user", "text": "write a.md please"}
+
+
+async def test_a_model_that_repeats_a_call_is_stopped(os_: Os, llm: ScriptedLLM) -> None:
+    same = tool_calls([("list_files", "{}")])
+    llm.queue(text("1. list"), same, same, same, same, same)
+    done, chat = await os_.chat("list my files")
+    assert done["status"] == "step_limit"
+    assert "same arguments 3 times" in chat["items"][-1]["text"]
+    assert len(llm.requests) == 4  # plan + three calls, then stopped
+
+
+async def test_step_limit_ends_an_endless_tool_loop(os_: Os, llm: ScriptedLLM) -> None:
+    calls = [tool_calls([("list_files", json.dumps({"path": f"d{n}"}))]) for n in range(20)]
+    llm.queue(text("1. explore"), *calls)
+    done, chat = await os_.chat("list every folder")
+    assert done["status"] == "step_limit"
+    assert chat["items"][-1] == {"kind": "notice", "text": "Step limit reached (12 model calls)."}
+
+
+async def test_endpoint_errors_are_shown_and_history_survives(
+    tmp_path: Path, llm: ScriptedLLM
+) -> None:
+    os_ = await make_os(tmp_path, llm)
+    cases = [
+        (status(401, body='{"error": {"message": "bad key"}}'), "auth"),
+        (status(404, body='{"error": {"message": "no such model"}}'), "not_found"),
+        (html(200), "bad_response"),
+    ]
+    chat = await os_.call("chat.new")
+    for reply, code in cases:
+        llm.queue(reply)
+        done = await os_.call("chat.send", id=chat["id"], text="hi")
+        assert done["status"] == "error"
+        error = (await os_.call("chat.get", id=chat["id"]))["items"][-1]
+        assert error["kind"] == "error", error
+        assert error["code"] == code, error
+        assert API_KEY not in error["message"]
+    items = (await os_.call("chat.get", id=chat["id"]))["items"]
+    assert [i["text"] for i in items if i["kind"] == "user"] == ["hi", "hi", "hi"]
+    assert not leaked(tmp_path, os_.events)
+
+
+async def test_rate_limits_and_server_errors_are_retried_with_backoff(
+    os_: Os, llm: ScriptedLLM
+) -> None:
+    llm.queue(status(429, headers={"Retry-After": "2"}), status(503), text("Fine now."))
+    done, chat = await os_.chat("hi")
+    assert done["status"] == "final"
+    assert chat["items"][-1]["text"] == "Fine now."
+    assert os_.sleeps[0] == 2.0
+    assert len(os_.sleeps) == 2
+
+
+async def test_a_stream_cut_half_way_keeps_the_partial_answer(os_: Os, llm: ScriptedLLM) -> None:
+    llm.queue(cut("The answer is forty"))
+    done, chat = await os_.chat("hi")
+    assert done["status"] == "error"
+    assert chat["items"][-2]["text"] == "The answer is forty"
+    assert chat["items"][-1]["code"] == "stream_cut"
+
+
+async def test_unreachable_remote_falls_back_to_the_local_model(
+    tmp_path: Path, llm: ScriptedLLM
+) -> None:
+    from llmos.llm.openai import OpenAIEngine
+
+    os_ = await make_os(tmp_path, None)
+    dead = {"name": "down", "base_url": "http://127.0.0.1:9/v1", "model": "m", "api_key": API_KEY}
+    await os_.call("llm.settings.set", endpoint=dead, mode="remote")
+    os_.service.engines["local"] = OpenAIEngine(
+        os_.service.http, llm.url, "tiny", name="local", max_retries=0
+    )
+    await os_.call("llm.settings.set", mode="auto")
+    llm.queue(text("1. write"), tool_calls([write("x.md", "x")]), text("Wrote x.md locally."))
+    done, chat = await os_.chat("write x.md")
+    assert done["status"] == "final"
+    routes = [i for i in chat["items"] if i["kind"] == "route"]
+    assert routes[0]["engine"] == "remote"
+    assert routes[1]["engine"] == "local"
+    assert routes[1]["fallback"]
+    assert "fell back" in routes[1]["reason"]
+    assert (tmp_path / "user/x.md").read_text() == "x"
+
+
+async def test_routing_modes_are_applied_and_explained(tmp_path: Path, llm: ScriptedLLM) -> None:
+    from llmos.llm.openai import OpenAIEngine
+
+    os_ = await make_os(tmp_path, llm)
+    os_.service.engines["local"] = OpenAIEngine(NativeHttp(), llm.url, "tiny", name="local")
+    llm.queue(text("hello!"))
+    _, chat = await os_.chat("hi there")
+    assert chat["items"][1]["engine"] == "local"
+    assert "conversational" in chat["items"][1]["reason"]
+    await os_.call("llm.settings.set", mode="remote")
+    llm.queue(text("hello!"))
+    _, chat = await os_.chat("hi there")
+    assert chat["items"][1]["engine"] == "remote"
+    assert "your setting" in chat["items"][1]["reason"]
+
+
+async def test_edit_and_resend_replaces_the_rest_of_the_conversation(
+    os_: Os, llm: ScriptedLLM
+) -> None:
+    llm.queue(text("first answer"), text("second answer"))
+    chat = await os_.call("chat.new")
+    await os_.call("chat.send", id=chat["id"], text="question one")
+    await os_.call("chat.send", id=chat["id"], text="question two", edit_index=0)
+    items = (await os_.call("chat.get", id=chat["id"]))["items"]
+    assert [i.get("text") for i in items if i["kind"] in ("user", "assistant")] == [
+        "question two",
+        "second answer",
+    ]
+    bad = await os_.fails("chat.send", id=chat["id"], text="x", edit_index=1)
+    assert "cannot be edited" in bad["message"]
+
+
+async def test_deleting_a_file_asks_the_user_first(os_: Os, llm: ScriptedLLM) -> None:
+    (os_.home / "user/keep.md").write_text("precious")
+    llm.queue(text("1. delete"), tool_calls([("delete_file", '{"path": "keep.md"}')]), text("ok"))
+    chat = await os_.call("chat.new")
+    import asyncio
+
+    sending = asyncio.ensure_future(os_.call("chat.send", id=chat["id"], text="delete keep.md"))
+    while not os_.named("chat.ask"):
+        await asyncio.sleep(0.01)
+    ask = os_.named("chat.ask")[0]
+    assert ask["question"] == "Delete user/keep.md?"
+    assert ask["chat"] == chat["id"]
+    await os_.call("chat.confirm", ask_id=ask["ask_id"], allow=False)
+    await sending
+    assert (os_.home / "user/keep.md").read_text() == "precious"
+    items = (await os_.call("chat.get", id=chat["id"]))["items"]
+    assert "declined" in next(i for i in items if i["kind"] == "tool")["result"]
+
+
+async def test_delegating_to_a_sub_agent(os_: Os, llm: ScriptedLLM) -> None:
+    task = {"agent": "writer", "task": "Write haiku.md with a haiku about the sea."}
+    llm.queue(
+        text("1. delegate to writer"),
+        tool_calls([("delegate", json.dumps(task))]),
+        tool_calls([write("haiku.md", "waves")]),  # the writer agent (plan: false)
+        text("Wrote haiku.md: a haiku about the sea."),
+        text("The writer made haiku.md."),
+    )
+    done, chat = await os_.chat("write haiku.md with a sea haiku")
+    assert done["status"] == "final"
+    assert (os_.home / "user/haiku.md").read_text() == "waves"
+    card = next(i for i in chat["items"] if i["kind"] == "tool")
+    assert card["status"] == "ok"
+    assert card["result"] == "Wrote haiku.md: a haiku about the sea."
+    writer_request = llm.requests[2]["body"]
+    assert writer_request["messages"][0]["content"].startswith("You are a precise technical writer")
+    assert {t["function"]["name"] for t in writer_request["tools"]} == {
+        "read_file",
+        "write_file",
+        "list_files",
+    }
+
+
+async def test_a_user_agent_file_is_usable(os_: Os, llm: ScriptedLLM) -> None:
+    agent = "---\nname: poet\ndescription: Writes poems\ntools: []\nplan: false\n---\nYou rhyme."
+    (os_.home / "user/agents").mkdir()
+    (os_.home / "user/agents/poet.md").write_text(agent)
+    llm.queue(
+        text("1. ask the poet"),
+        tool_calls([("delegate", '{"agent": "poet", "task": "a rhyme"}')]),
+        text("moon, soon"),
+        text("Here: moon, soon"),
+    )
+    done, _ = await os_.chat("write me a rhyme file")
+    assert done["status"] == "final"
+    assert llm.requests[2]["body"]["messages"][0]["content"] == "You rhyme."
+
+
+async def test_conversations_persist_and_keys_stay_secret(tmp_path: Path, llm: ScriptedLLM) -> None:
+    os_ = await make_os(tmp_path, llm)
+    llm.queue(text("Hello!"))
+    _, chat = await os_.chat("Say hello")
+    again = await make_os(tmp_path, None)  # a reload: a new OS over the same files
+    assert [c["id"] for c in await again.call("chat.list")] == [chat["id"]]
+    assert (await again.call("chat.get", id=chat["id"]))["items"] == chat["items"]
+    settings = await again.call("llm.settings.get")
+    assert settings["endpoints"][0]["has_key"] is True
+    assert API_KEY not in json.dumps(settings)
+    assert not leaked(tmp_path, os_.events + again.events)
+
+
+async def test_test_connection_verdicts(os_: Os, llm: ScriptedLLM) -> None:
+    endpoint_id = (await os_.call("llm.settings.get"))["endpoints"][0]["id"]
+    verdict = await os_.call("llm.test", id=endpoint_id)
+    assert verdict["ok"] is True
+    dead = await os_.call("llm.test", base_url="http://127.0.0.1:9/v1", model="m")
+    assert dead["ok"] is False
+    assert dead["code"] == "network"
