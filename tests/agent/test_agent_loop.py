@@ -173,7 +173,7 @@ async def test_unreachable_remote_falls_back_to_the_local_model(
     dead = {"name": "down", "base_url": "http://127.0.0.1:9/v1", "model": "m", "api_key": API_KEY}
     await os_.call("llm.settings.set", endpoint=dead, mode="remote")
     os_.service.engines["local"] = OpenAIEngine(
-        os_.service.http, llm.url, "tiny", name="local", max_retries=0
+        NativeHttp(), llm.url, "tiny", name="local", max_retries=0
     )
     await os_.call("llm.settings.set", mode="auto")
     llm.queue(text("1. write"), tool_calls([write("x.md", "x")]), text("Wrote x.md locally."))
