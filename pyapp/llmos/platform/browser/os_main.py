@@ -7,6 +7,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from llmos.platform.browser.http import FetchHttp
 from llmos.platform.browser.storage import JsStorage
 from llmos.service import OsService
 
@@ -18,6 +19,7 @@ async def start(
     service = await OsService.create(
         JsStorage(user_store), JsStorage(private_store), lambda event: post(json.dumps(event))
     )
+    service.http = FetchHttp()
 
     async def handle(raw: str) -> str:
         return json.dumps(await service.handle(raw))
