@@ -25,7 +25,7 @@ def test_turns_are_classified(text: str, task: str) -> None:
 def test_auto_sends_simple_jobs_local_and_tool_work_remote() -> None:
     router = Router("auto", has_local=True, has_remote=True)
     for task in ("title", "summary", "classify", "memory_query", "chat"):
-        assert router.decide(task).engine == "local", task  # type: ignore[arg-type]
+        assert router.decide(task).engine == "local", task
     decision = router.decide("tools")
     assert decision.engine == "remote"
     assert "tool work" in decision.reason
