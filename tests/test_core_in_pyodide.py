@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Browser
 
 import build
+from tests.llm_server import ScriptedLLM
 
 ROOT = Path(__file__).resolve().parent.parent
 # pytest and its pure-Python dependencies, installed into Pyodide with micropip (no network).
@@ -31,6 +32,7 @@ import { openStorage } from "./bridges/storage.mjs";
 window.llmosTest = { openStorage: (prefer, namespace) => openStorage({ prefer, namespace }) };
 try {
 const manifest = await (await fetch("./manifest.json")).json();
+window.llmosTest.llmServer = manifest.llm_server;
 const py = await loadPyodide({ indexURL: "./pyodide/" });
 await py.loadPackage(["micropip", "llmos"]);
 const micropip = py.pyimport("micropip");
@@ -80,14 +82,19 @@ def harness(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         for p in [
             ROOT / "tests/__init__.py",
             ROOT / "tests/conftest.py",
+            ROOT / "tests/llm_server.py",
             *sorted((ROOT / "tests/core").glob("*.py")),
         ]
     ]
-    (site / "manifest.json").write_text(json.dumps({"wheels": wheels, "tests": tests}))
+    llm = ScriptedLLM()  # the LLM endpoint tests' server; Pyodide cannot listen on a port
+    announced = {"root": llm.root, "deadUrl": llm.dead_url}
+    manifest = {"wheels": wheels, "tests": tests, "llm_server": announced}
+    (site / "manifest.json").write_text(json.dumps(manifest))
     (site / "index.html").write_text(HARNESS)
     server = build.serve_in_background(root=site, port=0)
     yield server.url + "/"
     server.stop()
+    llm.stop()
 
 
 def _native_test_count() -> int:

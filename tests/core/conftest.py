@@ -1,23 +1,27 @@
 """Fixtures for the core tests, which run natively and inside Pyodide in Chromium alike.
 
 ``storage`` is every :class:`~llmos.platform.Storage` backend available where the tests run:
-memory and a real directory everywhere, plus OPFS and IndexedDB in the browser.
+memory and a real directory everywhere, plus OPFS and IndexedDB in the browser. ``llm_server``
+is a scripted OpenAI-compatible endpoint and ``http`` this platform's HTTP transport.
 """
 
 from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from llmos.platform import Storage
+from llmos.platform.http import Http
 from llmos.platform.memory import MemoryStorage
 from llmos.platform.native import DirectoryStorage
 from llmos.vfs import Vfs, Volume
 
 from tests.conftest import run
+from tests.llm_server import RemoteScriptedLLM, ScriptedLLM
 
 IN_BROWSER = sys.platform == "emscripten"
 BACKENDS = ["memory", "directory", *(["opfs", "indexeddb"] if IN_BROWSER else [])]
@@ -65,3 +69,44 @@ def vfs(storage: Storage, shipped_storage: MemoryStorage) -> Vfs:
     mounted.mount(Volume("system", shipped_storage, writable=False, description="Shipped"))
     mounted.mount(Volume("user", storage, writable=True, description="Your files"))
     return mounted
+
+
+# --- LLM endpoint tests --------------------------------------------------------------------------
+# A scripted OpenAI-compatible server and this platform's HTTP transport: httpx natively; in
+# Pyodide, fetch against a ScriptedLLM that tests/test_core_in_pyodide.py runs on the host and
+# announces in ``llmosTest.llmServer`` (driven here with blocking XHR calls).
+
+
+def _xhr(method: str, url: str, body: bytes | None) -> bytes:
+    from js import XMLHttpRequest
+
+    request = XMLHttpRequest.new()
+    request.open(method, url, False)
+    request.setRequestHeader("Content-Type", "text/plain")
+    request.send(body.decode("utf-8") if body is not None else None)
+    return str(request.responseText).encode("utf-8")
+
+
+@pytest.fixture
+def llm_server() -> Iterator[ScriptedLLM | RemoteScriptedLLM]:
+    if not IN_BROWSER:
+        with ScriptedLLM() as server:
+            yield server
+        return
+    from js import llmosTest
+
+    announced = llmosTest.llmServer
+    remote = RemoteScriptedLLM(str(announced.root), str(announced.deadUrl), _xhr)
+    remote.reset()
+    yield remote
+
+
+@pytest.fixture
+def http() -> Http:
+    if IN_BROWSER:
+        from llmos.platform.browser.http import FetchHttp
+
+        return FetchHttp()
+    from llmos.platform.native_http import NativeHttp
+
+    return NativeHttp()
