@@ -74,6 +74,7 @@ class Executor:
         self.namespace: dict[str, Any] = namespace if namespace is not None else {}
         self.namespace.setdefault("__name__", "__main__")
         self._count = 0
+        self.last_value: Any = None  # the last cell's value, for callers that show images
 
     async def run(self, code: str, on_stream: OnStream | None = None, id: str = "") -> Result:
         """Execute ``code``; never raises for errors in the code itself."""
@@ -83,6 +84,7 @@ class Executor:
         err = _StreamWriter("stderr", on_stream or _ignore)
         shown: str | None = None
         error: ExecError | None = None
+        self.last_value = None
         with _redirect(cast(TextIO, out), cast(TextIO, err)):
             try:
                 self.interrupts.arm()
@@ -90,7 +92,7 @@ class Executor:
                     body, last = _compile(code, filename)
                     await _eval(body, self.namespace)
                     if last is not None:
-                        value = await _eval(last, self.namespace)
+                        value = self.last_value = await _eval(last, self.namespace)
                         # inside the try: a __repr__ may print, or be interrupted
                         shown = None if value is None else _safe_repr(value)
                 finally:

@@ -8,10 +8,13 @@ natively it is a separate Python process.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+from llmos.errors import PathError
+from llmos.kernel import workspace
 from llmos.protocol import ExecError
 
 OnOutput = Callable[[str, str], None]  # (stream name "stdout"|"stderr", text)
@@ -53,3 +56,23 @@ class Sandbox(Protocol):
     ) -> ExecOutcome: ...
 
     async def interrupt(self) -> None: ...
+
+
+def outcome_from_result(result: Mapping[str, Any], duration_ms: float = 0.0) -> ExecOutcome:
+    """An :class:`ExecOutcome` from a kernel's ``result`` message, whose ``files`` ({path:
+    base64}) and ``images`` ([base64]) are decoded here. The kernel is untrusted: a path that
+    is absolute or climbs out with ``..`` is dropped, and stderr says so."""
+    outcome = ExecOutcome(
+        stdout=str(result.get("stdout") or ""),
+        stderr=str(result.get("stderr") or ""),
+        result=result.get("result"),
+        error=result.get("error"),
+        images=[base64.b64decode(image) for image in result.get("images") or []],
+        duration_ms=duration_ms,
+    )
+    for path, data in (result.get("files") or {}).items():
+        try:
+            outcome.files[workspace.relative(path)] = base64.b64decode(data)
+        except (PathError, ValueError) as error:
+            outcome.stderr += f"[llmos] A file the code returned was dropped: {error}\n"
+    return outcome
