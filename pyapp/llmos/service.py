@@ -203,3 +203,4 @@ async def _settings_set(service: OsService, params: dict[str, Any]) -> dict[str,
 
 # Methods that live with their subsystem register themselves on import.
 from llmos.agent import methods as _agent_methods  # noqa: E402, F401
+from llmos.kernel import service_methods as _kernel_methods  # noqa: E402, F401
