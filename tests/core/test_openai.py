@@ -426,6 +426,16 @@ async def test_the_key_never_leaks(llm_server: Server, http: Http) -> None:
     llm_server.queue_models(status(401, echo))
     verdict = await check_endpoint(http, llm_server.url, "test-model", KEY)
     assert KEY not in json.dumps(verdict)
+    in_url = f"https://me:{KEY}@api.example/v1?key={KEY}"
+    assert KEY not in repr(OpenAIEngine(http, in_url, "m", KEY))
+
+
+async def test_placeholder_keys_are_not_redacted_into_nonsense(
+    llm_server: Server, http: Http
+) -> None:
+    llm_server.queue(status(401))
+    error = await failure(OpenAIEngine(http, llm_server.url, "m", "x"))
+    assert "refused the API key" in str(error)
 
 
 # --- check_endpoint -------------------------------------------------------------------------------
@@ -446,8 +456,8 @@ async def test_check_ok_but_model_not_listed(llm_server: Server, http: Http) -> 
     llm_server.reset(models=["a-model", "b-model"])
     verdict = await check_endpoint(http, llm_server.url, "test-model", "")
     assert (verdict["ok"], verdict["code"], verdict["model_listed"]) == (True, "ok", False)
-    assert "not among" in verdict["message"]
-    assert "a-model, b-model" in verdict["message"]
+    assert "does not list the model 'test-model'" in verdict["message"]
+    assert "it lists 2: a-model, b-model" in verdict["message"]
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from llmos.errors import LlmError
 from llmos.llm.retry import (
@@ -42,8 +43,12 @@ DEFAULT_TIMEOUT = 120.0
 """Seconds to wait for the first byte, and then between two pieces of a streamed answer: local
 models on a CPU can think for a long while before their first token."""
 
+T = TypeVar("T")
+
 _ERROR_BODY_LIMIT = 64 * 1024
+_WHOLE_BODY_LIMIT = 8 * 1024 * 1024
 _QUOTE_LIMIT = 300
+_SHORTEST_SECRET = 8
 _SSE_STARTS = (b"data:", b":", b"event:", b"id:", b"retry:")
 
 
@@ -136,36 +141,40 @@ def _auth_headers(api_key: str, extra: dict[str, str]) -> dict[str, str]:
 
 
 async def _head(response: HttpResponse) -> bytes:
-    """Up to the first 64 KiB of a body; an error body that fails halfway is still quoted."""
-    data = b""
+    """Up to the first 64 KiB of an error body (nothing if it cannot be read)."""
     try:
-        async for piece in response.aiter_bytes():
-            data += piece
-            if len(data) >= _ERROR_BODY_LIMIT:
-                break
+        async with aclosing(response.aiter_bytes()) as pieces:
+            data = await _rest(pieces, _ERROR_BODY_LIMIT)
     except LlmError:
-        pass
+        return b""
     return data[:_ERROR_BODY_LIMIT]
 
 
 async def _read_answer(response: HttpResponse, answer: _Answer) -> AsyncGenerator[StreamItem, None]:
-    pieces = aiter(response.aiter_bytes())
+    async with aclosing(response.aiter_bytes()) as pieces:
+        async for item in _read_body(response, pieces, answer):
+            yield item
+
+
+async def _read_body(
+    response: HttpResponse, pieces: AsyncIterator[bytes], answer: _Answer
+) -> AsyncGenerator[StreamItem, None]:
     first = await answer.guarded(anext(pieces, b""))
     content_type = response.headers.get("content-type", "")
     if "event-stream" in content_type or first.lstrip().startswith(_SSE_STARTS):
         async for item in _read_sse(first, pieces, answer):
             yield item
         return
-    rest = first + await _head_rest(pieces, len(first))
+    rest = first + await answer.guarded(_rest(pieces, _WHOLE_BODY_LIMIT - len(first)))
     for item in answer.whole(rest, content_type):
         yield item
 
 
-async def _head_rest(pieces: AsyncIterator[bytes], have: int) -> bytes:
+async def _rest(pieces: AsyncIterator[bytes], limit: int) -> bytes:
     data = b""
     async for piece in pieces:
         data += piece
-        if have + len(data) >= _ERROR_BODY_LIMIT * 16:
+        if len(data) >= limit:
             break
     return data
 
@@ -212,7 +221,7 @@ class _Answer:
     def started(self) -> bool:
         return bool(self.text or self.calls)
 
-    async def guarded(self, pending: Any) -> Any:
+    async def guarded(self, pending: Awaitable[T]) -> T:
         """Await a body read; a dropped connection mid-answer becomes ``stream_cut``."""
         try:
             return await pending
@@ -228,7 +237,7 @@ class _Answer:
             return [self.completion()]
         chunk = self.explain.json_event(data)
         if kind == "error" or "error" in chunk:
-            raise self.explain.body_error(chunk.get("error", chunk), status=None)
+            raise self.explain.body_error(chunk.get("error", chunk))
         text = self.apply(chunk)
         return [TextDelta(text)] if text else []
 
@@ -292,7 +301,7 @@ class _Answer:
         """A body that is not an event stream: a plain JSON completion, or an error."""
         chunk = self.explain.json_body(body, content_type)
         if "error" in chunk:
-            raise self.explain.body_error(chunk["error"], status=None)
+            raise self.explain.body_error(chunk["error"])
         if not isinstance(chunk.get("choices"), list):
             raise self.explain.bad(f"JSON that is not a chat completion: {_quote(body)}")
         text = self.apply(chunk)
@@ -315,8 +324,7 @@ def _quote(data: bytes | str, limit: int = _QUOTE_LIMIT) -> str:
 
 
 def _looks_html(body: bytes, content_type: str) -> bool:
-    start = body.lstrip()[:15].lower()
-    return "html" in content_type or start.startswith((b"<!doctype", b"<html", b"<"))
+    return "html" in content_type or body.lstrip().startswith(b"<")
 
 
 def _server_message(error: Any) -> str:
@@ -337,8 +345,11 @@ class _Explainer:
         self._api_key = api_key
 
     def redact(self, text: str) -> str:
-        """``text`` with the API key, should an endpoint echo it, replaced."""
-        return text.replace(self._api_key, "[redacted]") if self._api_key else text
+        """``text`` with the API key, should an endpoint echo it, replaced. Placeholders shorter
+        than real keys (``"x"``, ``"ollama"``) are left alone: they would mangle every word."""
+        if len(self._api_key) < _SHORTEST_SECRET:
+            return text
+        return text.replace(self._api_key, "[redacted]")
 
     def _error(self, message: str, code: str, status: int | None = None) -> LlmError:
         return LlmError(self.redact(message), code=code, status=status)
@@ -401,13 +412,13 @@ class _Explainer:
             f"The endpoint rejected the request (HTTP {status}).{said}", code, status
         )
 
-    def body_error(self, error: Any, status: int | None) -> LlmError:
+    def body_error(self, error: Any) -> LlmError:
         """An ``{"error": ...}`` object sent with a 200 or inside the stream (retryable: such
         errors are mostly overload)."""
         kind = json.dumps(error).lower() if isinstance(error, dict) else ""
         code = "rate_limited" if "rate" in kind and "limit" in kind else "server"
         message = f"The endpoint reported an error: {_quote(_server_message(error))}."
-        return RetryableError(self.redact(message), code, status)
+        return RetryableError(self.redact(message), code)
 
     def bad(self, what: str) -> LlmError:
         return self._error(
@@ -446,7 +457,7 @@ class _Explainer:
 async def check_endpoint(
     http: Http, base_url: str, model: str, api_key: str, *, timeout: float = 15.0
 ) -> dict[str, Any]:
-    """ "Test connection": ask the endpoint for its model list and return a verdict
+    """Test the connection: ask the endpoint for its model list and return a verdict
     ``{"ok", "code", "message", "models", "model_listed"}`` where ``code`` is ``ok``, ``auth``,
     ``not_found``, ``network``, ``bad_response``, ``rate_limited``, ``server`` or
     ``bad_request``, and ``message`` says what to do about it."""
@@ -491,6 +502,6 @@ def _models_verdict(explain: _Explainer, body: bytes, content_type: str) -> dict
     if explain.model in models:
         return _verdict("ok", f"{where}: the model '{explain.model}' is available.", models, True)
     shown = ", ".join(models[:8]) + (", ..." if len(models) > 8 else "")
-    listed = f"it lists {len(models)} models ({shown})" if models else "it lists no models"
-    message = f"{where}, but the model '{explain.model}' is not among those {listed}."
+    listed = f"it lists {len(models)}: {shown}" if models else "it lists none"
+    message = f"{where}, but it does not list the model '{explain.model}' ({listed})."
     return _verdict("ok", message, models, False)

@@ -40,7 +40,7 @@ class HttpResponse(Protocol):
         ...
 
     async def read(self) -> bytes:
-        """The whole (rest of the) body."""
+        """The whole body (instead of :meth:`aiter_bytes`, not after it)."""
         ...
 
 

@@ -13,12 +13,15 @@ import httpx
 from llmos.errors import LlmError
 from llmos.platform.http import DEFAULT_TIMEOUT, HttpResponse, dropped_error, network_error
 
+CONNECT_TIMEOUT = 15.0
+"""Seconds to wait for a TCP/TLS connection, however patient the caller is for an answer."""
+
 
 def _reason(error: Exception, timeout: float) -> str:
     if isinstance(error, httpx.TimeoutException):
         return f"no answer within {timeout:g} s."
     if isinstance(error, httpx.ConnectError):
-        return f"the connection failed ({error or 'refused'})."
+        return f"could not connect ({error or 'refused'})."
     if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return f"this is not an http(s) URL ({error})."
     return f"{error or type(error).__name__}."
@@ -74,11 +77,18 @@ class NativeHttp:
                 client = await stack.enter_async_context(httpx.AsyncClient(verify=_tls_context()))
             try:
                 response = await stack.enter_async_context(
-                    client.stream(method, url, headers=headers, content=body, timeout=timeout)
+                    client.stream(
+                        method, url, headers=headers, content=body, timeout=_limits(timeout)
+                    )
                 )
             except (httpx.TransportError, httpx.InvalidURL) as error:
                 raise network_error(url, _reason(error, timeout)) from error
             yield _Response(response, url, timeout)
+
+
+def _limits(timeout: float) -> httpx.Timeout:
+    """``timeout`` for every phase, except that connecting gives up sooner."""
+    return httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
 
 
 @functools.cache
