@@ -1,22 +1,21 @@
-"""Fixtures for the agent tests: a real OS service over real files, talking real HTTP to a
-scripted OpenAI-compatible server on 127.0.0.1, running code in a real sandbox process."""
+"""Support for the agent tests: a real OS service over real files, talking real HTTP (httpx
+natively, fetch in Pyodide) to a scripted OpenAI-compatible server on 127.0.0.1."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
+from llmos.platform.http import Http
 from llmos.platform.native import DirectoryStorage
-from llmos.platform.native_http import NativeHttp
 from llmos.protocol import Event
 from llmos.service import OsService
 
-from tests.conftest import run
-from tests.llm_server import ScriptedLLM
+from tests.llm_server import RemoteScriptedLLM, ScriptedLLM
+
+Server = ScriptedLLM | RemoteScriptedLLM
 
 API_KEY = "sk-test-CANARY-4242"
 
@@ -55,13 +54,7 @@ class Os:
         return done, await self.call("chat.get", id=chat["id"])
 
 
-@pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    with ScriptedLLM() as server:
-        yield server
-
-
-async def make_os(home: Path, server: ScriptedLLM | None, sandbox: Any = None) -> Os:
+async def make_os(home: Path, server: Server | None, http: Http, sandbox: Any = None) -> Os:
     (home / "user").mkdir(parents=True, exist_ok=True)
     (home / "private").mkdir(parents=True, exist_ok=True)
     os_ = Os(service=None, home=home)  # type: ignore[arg-type]
@@ -70,7 +63,7 @@ async def make_os(home: Path, server: ScriptedLLM | None, sandbox: Any = None) -
         DirectoryStorage(str(home / "private")),
         os_.events.append,
     )
-    os_.service.http = NativeHttp()
+    os_.service.http = http
     os_.service.sandbox = sandbox
 
     async def record(seconds: float) -> None:
@@ -86,11 +79,6 @@ async def make_os(home: Path, server: ScriptedLLM | None, sandbox: Any = None) -
         }
         await os_.call("llm.settings.set", endpoint=endpoint)
     return os_
-
-
-@pytest.fixture
-def os_(tmp_path: Path, llm: ScriptedLLM) -> Os:
-    return run(make_os(tmp_path, llm))
 
 
 def kinds(conversation: dict[str, Any]) -> list[str]:

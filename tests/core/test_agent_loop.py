@@ -1,21 +1,36 @@
-"""The agent loop natively, against a scripted OpenAI-compatible server over real HTTP/SSE."""
+"""The agent loop against a scripted OpenAI-compatible server over real HTTP and SSE: natively
+with httpx, and inside Pyodide with fetch (tests/core runs in both)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
-from llmos.platform.native_http import NativeHttp
+import pytest
+from llmos.llm.openai import OpenAIEngine
+from llmos.platform.http import Http
 
-from tests.agent.conftest import API_KEY, Os, kinds, leaked, make_os
-from tests.llm_server import ScriptedLLM, cut, html, status, text, tool_calls
+from tests.conftest import run
+from tests.core.agent_support import API_KEY, Os, Server, kinds, leaked, make_os
+from tests.llm_server import cut, html, status, text, tool_calls
+
+
+@pytest.fixture
+def llm(llm_server: Server) -> Server:
+    return llm_server
+
+
+@pytest.fixture
+def os_(tmp_path: Path, llm: Server, http: Http) -> Os:
+    return run(make_os(tmp_path, llm, http))
 
 
 def write(path: str, content: str) -> tuple[str, str]:
     return ("write_file", json.dumps({"path": path, "content": content}))
 
 
-async def test_agent_plans_writes_a_file_and_answers(os_: Os, llm: ScriptedLLM) -> None:
+async def test_agent_plans_writes_a_file_and_answers(os_: Os, llm: Server) -> None:
     llm.queue(
         text("1. Write notes.md with write_file.\n2. Confirm."),
         tool_calls([write("notes.md", "# Primes\n2, 3, 5\n")]),
@@ -47,9 +62,7 @@ async def test_agent_plans_writes_a_file_and_answers(os_: Os, llm: ScriptedLLM) 
     assert os_.named("chat.done")[-1]["status"] == "final"
 
 
-async def test_streamed_text_arrives_as_deltas_and_usage_is_counted(
-    os_: Os, llm: ScriptedLLM
-) -> None:
+async def test_streamed_text_arrives_as_deltas_and_usage_is_counted(os_: Os, llm: Server) -> None:
     llm.queue(text("Hello there, how can I help?", chunk_size=5))
     done, chat = await os_.chat("hi")
     deltas = [d["text"] for d in os_.named("chat.delta")]
@@ -60,7 +73,7 @@ async def test_streamed_text_arrives_as_deltas_and_usage_is_counted(
     assert chat["usage"] == done["usage"]
 
 
-async def test_cost_is_counted_from_endpoint_prices(os_: Os, llm: ScriptedLLM) -> None:
+async def test_cost_is_counted_from_endpoint_prices(os_: Os, llm: Server) -> None:
     settings = await os_.call("llm.settings.get")
     endpoint = {**settings["endpoints"][0], "input_cost_per_mtok": 1.0, "output_cost_per_mtok": 2.0}
     await os_.call("llm.settings.set", endpoint=endpoint)
@@ -71,7 +84,7 @@ async def test_cost_is_counted_from_endpoint_prices(os_: Os, llm: ScriptedLLM) -
     assert usage["cost_usd"] == expected > 0
 
 
-async def test_parallel_tool_calls_all_run(os_: Os, llm: ScriptedLLM) -> None:
+async def test_parallel_tool_calls_all_run(os_: Os, llm: Server) -> None:
     llm.queue(
         text("1. write both"), tool_calls([write("a.md", "A"), write("b.md", "B")]), text("done")
     )
@@ -83,7 +96,7 @@ async def test_parallel_tool_calls_all_run(os_: Os, llm: ScriptedLLM) -> None:
 
 
 async def test_malformed_arguments_unknown_tool_and_failing_tool_are_reported(
-    os_: Os, llm: ScriptedLLM
+    os_: Os, llm: Server
 ) -> None:
     llm.queue(
         text("1. try"),
@@ -105,7 +118,7 @@ async def test_malformed_arguments_unknown_tool_and_failing_tool_are_reported(
     assert chat["items"][0] == {"kind": "user", "text": "write a.md please"}
 
 
-async def test_a_model_that_repeats_a_call_is_stopped(os_: Os, llm: ScriptedLLM) -> None:
+async def test_a_model_that_repeats_a_call_is_stopped(os_: Os, llm: Server) -> None:
     same = tool_calls([("list_files", "{}")])
     llm.queue(text("1. list"), same, same, same, same, same)
     done, chat = await os_.chat("list my files")
@@ -114,7 +127,7 @@ async def test_a_model_that_repeats_a_call_is_stopped(os_: Os, llm: ScriptedLLM)
     assert len(llm.requests) == 4  # plan + three calls, then stopped
 
 
-async def test_step_limit_ends_an_endless_tool_loop(os_: Os, llm: ScriptedLLM) -> None:
+async def test_step_limit_ends_an_endless_tool_loop(os_: Os, llm: Server) -> None:
     calls = [tool_calls([("list_files", json.dumps({"path": f"d{n}"}))]) for n in range(20)]
     llm.queue(text("1. explore"), *calls)
     done, chat = await os_.chat("list every folder")
@@ -123,9 +136,9 @@ async def test_step_limit_ends_an_endless_tool_loop(os_: Os, llm: ScriptedLLM) -
 
 
 async def test_endpoint_errors_are_shown_and_history_survives(
-    tmp_path: Path, llm: ScriptedLLM
+    tmp_path: Path, llm: Server, http: Http
 ) -> None:
-    os_ = await make_os(tmp_path, llm)
+    os_ = await make_os(tmp_path, llm, http)
     cases = [
         (status(401, body='{"error": {"message": "bad key"}}'), "auth"),
         (status(404, body='{"error": {"message": "no such model"}}'), "not_found"),
@@ -145,9 +158,7 @@ async def test_endpoint_errors_are_shown_and_history_survives(
     assert not leaked(tmp_path, os_.events)
 
 
-async def test_rate_limits_and_server_errors_are_retried_with_backoff(
-    os_: Os, llm: ScriptedLLM
-) -> None:
+async def test_rate_limits_and_server_errors_are_retried_with_backoff(os_: Os, llm: Server) -> None:
     llm.queue(status(429, headers={"Retry-After": "2"}), status(503), text("Fine now."))
     done, chat = await os_.chat("hi")
     assert done["status"] == "final"
@@ -156,7 +167,7 @@ async def test_rate_limits_and_server_errors_are_retried_with_backoff(
     assert len(os_.sleeps) == 2
 
 
-async def test_a_stream_cut_half_way_keeps_the_partial_answer(os_: Os, llm: ScriptedLLM) -> None:
+async def test_a_stream_cut_half_way_keeps_the_partial_answer(os_: Os, llm: Server) -> None:
     llm.queue(cut("The answer is forty"))
     done, chat = await os_.chat("hi")
     assert done["status"] == "error"
@@ -165,16 +176,12 @@ async def test_a_stream_cut_half_way_keeps_the_partial_answer(os_: Os, llm: Scri
 
 
 async def test_unreachable_remote_falls_back_to_the_local_model(
-    tmp_path: Path, llm: ScriptedLLM
+    tmp_path: Path, llm: Server, http: Http
 ) -> None:
-    from llmos.llm.openai import OpenAIEngine
-
-    os_ = await make_os(tmp_path, None)
-    dead = {"name": "down", "base_url": "http://127.0.0.1:9/v1", "model": "m", "api_key": API_KEY}
+    os_ = await make_os(tmp_path, None, http)
+    dead = {"name": "down", "base_url": llm.dead_url, "model": "m", "api_key": API_KEY}
     await os_.call("llm.settings.set", endpoint=dead, mode="remote")
-    os_.service.engines["local"] = OpenAIEngine(
-        NativeHttp(), llm.url, "tiny", name="local", max_retries=0
-    )
+    os_.service.engines["local"] = OpenAIEngine(http, llm.url, "tiny", name="local", max_retries=0)
     await os_.call("llm.settings.set", mode="auto")
     llm.queue(text("1. write"), tool_calls([write("x.md", "x")]), text("Wrote x.md locally."))
     done, chat = await os_.chat("write x.md")
@@ -187,11 +194,11 @@ async def test_unreachable_remote_falls_back_to_the_local_model(
     assert (tmp_path / "user/x.md").read_text() == "x"
 
 
-async def test_routing_modes_are_applied_and_explained(tmp_path: Path, llm: ScriptedLLM) -> None:
-    from llmos.llm.openai import OpenAIEngine
-
-    os_ = await make_os(tmp_path, llm)
-    os_.service.engines["local"] = OpenAIEngine(NativeHttp(), llm.url, "tiny", name="local")
+async def test_routing_modes_are_applied_and_explained(
+    tmp_path: Path, llm: Server, http: Http
+) -> None:
+    os_ = await make_os(tmp_path, llm, http)
+    os_.service.engines["local"] = OpenAIEngine(http, llm.url, "tiny", name="local")
     llm.queue(text("hello!"))
     _, chat = await os_.chat("hi there")
     assert chat["items"][1]["engine"] == "local"
@@ -203,9 +210,7 @@ async def test_routing_modes_are_applied_and_explained(tmp_path: Path, llm: Scri
     assert "your setting" in chat["items"][1]["reason"]
 
 
-async def test_edit_and_resend_replaces_the_rest_of_the_conversation(
-    os_: Os, llm: ScriptedLLM
-) -> None:
+async def test_edit_and_resend_replaces_the_rest_of_the_conversation(os_: Os, llm: Server) -> None:
     llm.queue(text("first answer"), text("second answer"))
     chat = await os_.call("chat.new")
     await os_.call("chat.send", id=chat["id"], text="question one")
@@ -219,12 +224,10 @@ async def test_edit_and_resend_replaces_the_rest_of_the_conversation(
     assert "cannot be edited" in bad["message"]
 
 
-async def test_deleting_a_file_asks_the_user_first(os_: Os, llm: ScriptedLLM) -> None:
+async def test_deleting_a_file_asks_the_user_first(os_: Os, llm: Server) -> None:
     (os_.home / "user/keep.md").write_text("precious")
     llm.queue(text("1. delete"), tool_calls([("delete_file", '{"path": "keep.md"}')]), text("ok"))
     chat = await os_.call("chat.new")
-    import asyncio
-
     sending = asyncio.ensure_future(os_.call("chat.send", id=chat["id"], text="delete keep.md"))
     while not os_.named("chat.ask"):
         await asyncio.sleep(0.01)
@@ -238,7 +241,7 @@ async def test_deleting_a_file_asks_the_user_first(os_: Os, llm: ScriptedLLM) ->
     assert "declined" in next(i for i in items if i["kind"] == "tool")["result"]
 
 
-async def test_delegating_to_a_sub_agent(os_: Os, llm: ScriptedLLM) -> None:
+async def test_delegating_to_a_sub_agent(os_: Os, llm: Server) -> None:
     task = {"agent": "writer", "task": "Write haiku.md with a haiku about the sea."}
     llm.queue(
         text("1. delegate to writer"),
@@ -262,7 +265,7 @@ async def test_delegating_to_a_sub_agent(os_: Os, llm: ScriptedLLM) -> None:
     }
 
 
-async def test_a_user_agent_file_is_usable(os_: Os, llm: ScriptedLLM) -> None:
+async def test_a_user_agent_file_is_usable(os_: Os, llm: Server) -> None:
     agent = "---\nname: poet\ndescription: Writes poems\ntools: []\nplan: false\n---\nYou rhyme."
     (os_.home / "user/agents").mkdir()
     (os_.home / "user/agents/poet.md").write_text(agent)
@@ -277,11 +280,13 @@ async def test_a_user_agent_file_is_usable(os_: Os, llm: ScriptedLLM) -> None:
     assert llm.requests[2]["body"]["messages"][0]["content"] == "You rhyme."
 
 
-async def test_conversations_persist_and_keys_stay_secret(tmp_path: Path, llm: ScriptedLLM) -> None:
-    os_ = await make_os(tmp_path, llm)
+async def test_conversations_persist_and_keys_stay_secret(
+    tmp_path: Path, llm: Server, http: Http
+) -> None:
+    os_ = await make_os(tmp_path, llm, http)
     llm.queue(text("Hello!"))
     _, chat = await os_.chat("Say hello")
-    again = await make_os(tmp_path, None)  # a reload: a new OS over the same files
+    again = await make_os(tmp_path, None, http)  # a reload: a new OS over the same files
     assert [c["id"] for c in await again.call("chat.list")] == [chat["id"]]
     assert (await again.call("chat.get", id=chat["id"]))["items"] == chat["items"]
     settings = await again.call("llm.settings.get")
@@ -290,10 +295,10 @@ async def test_conversations_persist_and_keys_stay_secret(tmp_path: Path, llm: S
     assert not leaked(tmp_path, os_.events + again.events)
 
 
-async def test_test_connection_verdicts(os_: Os, llm: ScriptedLLM) -> None:
+async def test_test_connection_verdicts(os_: Os, llm: Server) -> None:
     endpoint_id = (await os_.call("llm.settings.get"))["endpoints"][0]["id"]
     verdict = await os_.call("llm.test", id=endpoint_id)
     assert verdict["ok"] is True
-    dead = await os_.call("llm.test", base_url="http://127.0.0.1:9/v1", model="m")
+    dead = await os_.call("llm.test", base_url=llm.dead_url, model="m")
     assert dead["ok"] is False
     assert dead["code"] == "network"
