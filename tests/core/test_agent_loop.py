@@ -168,7 +168,7 @@ async def test_rate_limits_and_server_errors_are_retried_with_backoff(os_: Os, l
 
 
 async def test_a_stream_cut_half_way_keeps_the_partial_answer(os_: Os, llm: Server) -> None:
-    llm.queue(cut("The answer is forty"))
+    llm.queue(cut("The answer is forty", delay=0.05))
     done, chat = await os_.chat("hi")
     assert done["status"] == "error"
     assert chat["items"][-2]["text"] == "The answer is forty"
