@@ -71,6 +71,10 @@ async def test_streamed_text_arrives_as_deltas_and_usage_is_counted(os_: Os, llm
     assert done["usage"]["prompt_tokens"] > 0
     assert done["usage"]["completion_tokens"] > 0
     assert chat["usage"] == done["usage"]
+    stats = chat["items"][-1]["stats"]
+    assert stats["completion_tokens"] == done["usage"]["completion_tokens"]
+    assert stats["first_token_ms"] is not None
+    assert stats["tokens_per_s"] > 0
 
 
 async def test_cost_is_counted_from_endpoint_prices(os_: Os, llm: Server) -> None:

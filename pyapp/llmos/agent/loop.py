@@ -35,6 +35,19 @@ PLAN_PROMPT = (
 )
 
 
+def _stats(completion: Completion, started: float, first: float | None) -> dict[str, Any]:
+    """Speed of one model call as the user felt it: time to first token and tokens/s."""
+    ended = time.perf_counter()
+    tokens = completion.usage.completion_tokens
+    generating = ended - (first or started)
+    return {
+        "ms": round((ended - started) * 1000, 1),
+        "first_token_ms": None if first is None else round((first - started) * 1000, 1),
+        "completion_tokens": tokens,
+        "tokens_per_s": round(tokens / generating, 1) if tokens and generating > 0 else None,
+    }
+
+
 class Recorder:
     """Appends items to a conversation, tells the UI, and saves after every change."""
 
@@ -158,12 +171,22 @@ class Agent:
 
     async def _stream_once(self, request: ChatRequest, rec: Recorder, index: int) -> Completion:
         engine = self.engines[self._decision.engine]
-        async for item in engine.stream(request):
-            if isinstance(item, TextDelta):
-                rec.delta(index, item.text)
-            else:
+        started = time.perf_counter()
+        first: float | None = None
+        stream = engine.stream(request)
+        try:
+            async for item in stream:
+                if isinstance(item, TextDelta):
+                    first = first or time.perf_counter()
+                    rec.delta(index, item.text)
+                    continue
                 self._account(rec.conversation, engine.name, item.usage)
+                rec.conversation.items[index]["stats"] = _stats(item, started, first)
                 return item
+        finally:  # close the HTTP stream (or local generation) now, not when collected
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()
         raise LlmError(f"The {engine.name} model ended without an answer.", "stream_cut")
 
     def _account(self, conversation: Conversation, engine: str, usage: Usage) -> None:
