@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import llmos
+
+from tests.llm_server import ScriptedLLM, text, tool_calls
 
 
 def llmos_cmd(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
@@ -38,3 +42,48 @@ def test_errors_are_readable_and_nothing_escapes_the_workspace(tmp_path: Path) -
     assert not (tmp_path.parent / "escape").exists()
     readonly = llmos_cmd("--workspace", str(tmp_path), "put", "system/x", stdin=b"x")
     assert "read-only" in readonly.stderr.decode()
+
+
+def test_chat_runs_the_agent_on_the_workspace_with_the_key_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    code = "open('squares.txt', 'w').write(str([n * n for n in range(5)]))"
+    with ScriptedLLM(require_key="sk-cli-secret") as llm:
+        llm.queue(
+            text("1. run python"),
+            tool_calls([("execute_python", json.dumps({"code": code}))]),
+            text("Wrote squares.txt."),
+        )
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from llmos.cli import main; sys.exit(main())",
+                "--workspace",
+                str(tmp_path),
+                "--base-url",
+                llm.url,
+                "--model",
+                "m",
+                "chat",
+                "write squares.txt with python",
+            ],
+            capture_output=True,
+            check=False,
+            env={**os.environ, "LLMOS_API_KEY": "sk-cli-secret"},
+        )
+    assert out.returncode == 0, out.stderr.decode()
+    assert (tmp_path / "squares.txt").read_text() == "[0, 1, 4, 9, 16]"
+    assert out.stdout.decode().strip().endswith("Wrote squares.txt.")
+    assert "[execute_python ok]" in out.stderr.decode()
+    assert not [
+        p for p in tmp_path.rglob("*") if p.is_file() and b"sk-cli-secret" in p.read_bytes()
+    ]
+
+
+def test_chat_reports_a_refused_key_readably(tmp_path: Path) -> None:
+    with ScriptedLLM(require_key="sk-right") as llm:
+        out = llmos_cmd("--workspace", str(tmp_path), "--base-url", llm.url, "chat", "hi")
+    assert out.returncode == 1
+    assert "[error]" in out.stderr.decode()
+    assert "Traceback" not in out.stderr.decode()

@@ -1,20 +1,28 @@
-"""The ``llmos`` console script: the OS's file system from a terminal, on a workspace folder.
+"""The ``llmos`` console script: the OS from a terminal, on a workspace folder.
 
 A workspace has the same layout as the browser's user volume, so a clone of a user's synced
-repository works. Later issues add ``llmos mcp``.
+repository works. ``ls``, ``cat`` and ``put`` reach its files; ``chat`` asks the agent, which
+runs Python in a child process and writes into the workspace. The API key comes from the
+``LLMOS_API_KEY`` environment variable (never an argument, so it stays out of shell history
+and process lists) and is kept in memory only. Later issues add ``llmos mcp``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from typing import Any
 
 import llmos
 from llmos.errors import LlmosError
+from llmos.platform.memory import MemoryStorage
 from llmos.platform.native import DirectoryStorage
-from llmos.service import system_storage
+from llmos.protocol import Event
+from llmos.service import OsService, system_storage
 from llmos.vfs import Vfs, Volume
 
 
@@ -39,16 +47,71 @@ async def _put(vfs: Vfs, path: str) -> None:
 
 
 COMMANDS = {"ls": _ls, "cat": _cat, "put": _put}
+STATUS_CODES = {"final": 0, "error": 1, "step_limit": 2, "stopped": 3}
+
+
+def _show(event: Event) -> None:
+    """Print a turn as it happens: answer text on stdout, steps on stderr."""
+    name, data = event["name"], event["data"]
+    if name == "chat.delta" and data.get("index") is not None:
+        sys.stdout.write(data["text"])
+        sys.stdout.flush()
+    elif name == "chat.item" and data["item"]["kind"] in ("route", "error", "notice"):
+        item = data["item"]
+        detail = item.get("reason") or item.get("message") or item.get("text")
+        print(f"[{item['kind']}] {detail}", file=sys.stderr)
+    elif name == "chat.update" and data["item"]["kind"] == "tool":
+        item = data["item"]
+        if item["status"] != "running":
+            first = item["result"].splitlines()[0] if item["result"] else ""
+            print(f"\n[{item['name']} {item['status']}] {first}", file=sys.stderr)
+
+
+async def _chat(workspace: str, message: str, base_url: str, model: str) -> int:
+    from llmos.platform.native_http import NativeHttp
+    from llmos.platform.native_sandbox import SubprocessSandbox
+
+    service = await OsService.create(DirectoryStorage(workspace), MemoryStorage(), _show)
+    service.http = NativeHttp()
+    with tempfile.TemporaryDirectory(prefix="llmos-kernel-") as kernel_dir:
+        service.sandbox = sandbox = SubprocessSandbox(kernel_dir)
+        try:
+            endpoint = {"name": "cli", "base_url": base_url, "model": model}
+            endpoint["api_key"] = os.environ.get("LLMOS_API_KEY", "")
+            await _request(service, "llm.settings.set", endpoint=endpoint, mode="remote")
+            chat = await _request(service, "chat.new")
+            done = await _request(service, "chat.send", id=chat["id"], text=message)
+        finally:
+            await sandbox.close()
+    print()
+    return STATUS_CODES.get(done["status"], 1)
+
+
+async def _request(service: OsService, method: str, **params: Any) -> Any:
+    reply = await service.handle(
+        {"type": "request", "id": "cli", "method": method, "params": params}
+    )
+    if not reply["ok"]:
+        raise LlmosError(reply["error"]["message"])
+    return reply["result"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="llmos", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"llmos {llmos.__version__}")
     parser.add_argument("--workspace", default=".", help="folder used as the user volume")
-    parser.add_argument("command", choices=sorted(COMMANDS), help="ls, cat, or put (from stdin)")
-    parser.add_argument("path", nargs="?", default="user", help="a VFS path, e.g. user/notes.md")
+    parser.add_argument(
+        "command", choices=[*sorted(COMMANDS), "chat"], help="ls, cat, put (from stdin), chat"
+    )
+    parser.add_argument(
+        "path", nargs="?", default="user", help="a VFS path (user/notes.md), or chat's message"
+    )
+    parser.add_argument("--base-url", default="https://api.openai.com/v1", help="chat: endpoint")
+    parser.add_argument("--model", default="gpt-4o-mini", help="chat: model name")
     args = parser.parse_args(argv)
     try:
+        if args.command == "chat":
+            return asyncio.run(_chat(args.workspace, args.path, args.base_url, args.model))
         asyncio.run(COMMANDS[args.command](open_vfs(args.workspace), args.path))
     except LlmosError as error:
         print(f"llmos: {error}", file=sys.stderr)
