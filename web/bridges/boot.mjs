@@ -39,6 +39,8 @@ function startOs() {
       waiter?.(m);
     } else if (m.type === "snapshot") {
       resolveSnapshot(m.bytes);
+    } else if (m.type === "kernel.execute" || m.type === "kernel.interrupt") {
+      onOsKernelRequest(m);
     } else if (m.type === "event") {
       if (m.name === "os.ready") { mark("osReady"); resolveOs(m.data); }
       if (m.name === "os.snapshot") mark(m.data.saved ? "snapshotSaved" : "snapshotRestored");
@@ -71,13 +73,62 @@ function request(method, params = {}) {
 }
 
 // --- kernel ----------------------------------------------------------------------------------
+let kernelGeneration = 0;
 const kernel = new KernelHost({
   base,
   info: { missingPackages: BUILD.missingPackages },
   snapshot,
-  onStatus: (s) => { if (s.state === "idle") mark("kernelReady"); emit("kernel.status", s); },
+  onStatus: (s) => {
+    if (s.state === "idle") mark("kernelReady");
+    if (s.generation !== kernelGeneration) {
+      kernelGeneration = s.generation;
+      osWorker?.postMessage({ type: "kernel.generation", generation: s.generation });
+    }
+    emit("kernel.status", s);
+  },
   onProgress: (p) => emit("boot.progress", { room: "kernel", stage: p.stage, pct: p.pct }),
 });
+
+// The OS runs code in the kernel (the agent's execute_python): queued with console runs, output
+// streamed back to the OS worker. Only the OS worker sends these; nothing the kernel sends is
+// ever forwarded to the OS (see kernel-host.mjs).
+function onOsKernelRequest(m) {
+  const id = String(m.id);
+  if (m.type === "kernel.interrupt") return kernel.interrupt(`os:${id}`);
+  const onStream = (name, text) => osWorker.postMessage({ type: "kernel.stream", id, name, text });
+  const options = { files: String(m.files || ""), timeoutMs: Number(m.timeoutMs) || 0, tag: `os:${id}` };
+  kernel.execute(String(m.code), onStream, options).then((result) => {
+    osWorker.postMessage({ type: "kernel.result", id, result: JSON.stringify(result), generation: result.generation });
+  });
+}
+
+// Console runs (window.llmos.exec, the UI console) run in the kernel's workspace, the user
+// volume's counterpart: files they create or change are saved to the user volume, so the
+// explorer shows them. Resolves to the kernel's result plus `saved` (paths) and notes in stderr.
+async function consoleExec(code, onStream) {
+  const result = await kernel.execute(String(code), onStream, { tag: "console" });
+  const saved = [];
+  for (const [path, base64] of Object.entries(result.files)) {
+    const reply = await saveKernelFile(path, base64);
+    if (reply.ok) {
+      saved.push(reply.result.path);
+    } else {
+      const note = `[llmos] ${path} was not saved: ${reply.error.message}\n`;
+      result.stderr += note;
+      onStream?.("stderr", note);
+    }
+  }
+  return { ...result, saved };
+}
+
+// The kernel is untrusted: a path must stay inside the user volume (the OS checks it again).
+function saveKernelFile(path, base64) {
+  const parts = String(path).split("/");
+  if (parts.some((p) => p === "" || p === "." || p === "..") || typeof base64 !== "string") {
+    return Promise.resolve({ ok: false, error: { message: "not a relative path" } });
+  }
+  return request("fs.write", { path: `user/${parts.join("/")}`, base64 });
+}
 
 // --- service worker: offline cache, COOP/COEP for static hosts, update notice ------------------
 async function registerServiceWorker() {
@@ -130,12 +181,20 @@ ready
   .catch((error) => console.warn("service worker:", error));
 requestPersistence();
 
+// exec resolves to {stdout, stderr, result, error}, plus `files` ({path: base64}, also saved to
+// the user volume) and `images` ([base64 PNG]) when the code produced any.
+const publicResult = ({ stdout, stderr, result, error, files, images }) => ({
+  stdout, stderr, result, error,
+  ...(Object.keys(files).length ? { files } : {}),
+  ...(images.length ? { images } : {}),
+});
+
 window.llmos = Object.freeze({
   version: BUILD.version,
   build: BUILD.id,
   ready,
-  exec: (code) => kernel.execute(String(code)), // queued until the kernel is ready
-  interrupt: () => kernel.interrupt(),
+  exec: async (code) => publicResult(await consoleExec(code)), // queued until the kernel is ready
+  interrupt: () => kernel.interrupt("console"),
   request,
 });
 
@@ -148,10 +207,13 @@ window.llmosBridge = {
     await osReady.catch(() => {});
     return JSON.stringify(await request(method, JSON.parse(paramsJson || "{}")));
   },
+  // Resolves to the result as JSON: {stdout, stderr, result, error, images, saved}; file bytes
+  // stay out of the UI's MicroPython heap (they are in the user volume, paths in `saved`).
   async exec(code, onStream) {
-    return JSON.stringify(await kernel.execute(code, (name, text) => onStream(name, text)));
+    const { files, generation, ...result } = await consoleExec(code, (name, text) => onStream(name, text));
+    return JSON.stringify(result);
   },
-  interrupt: () => kernel.interrupt(),
+  interrupt: () => kernel.interrupt("console"),
   applyUpdate: () => window.llmosApplyUpdate?.(),
   isolated: () => self.crossOriginIsolated,
 };

@@ -2,6 +2,11 @@
 // a strict CSP, running kernel-worker.js. The kernel cannot read this origin's storage, so it
 // never reaches the OS's secrets. Files it needs are fetched here (same origin, served by the
 // service worker when offline) and transferred to it.
+//
+// Everything the kernel sends is untrusted: only kernel protocol messages are acted on (file
+// requests for the Pyodide runtime, progress, stream, result, status), and nothing from the
+// kernel is ever passed on to the OS worker. `generation` counts kernel starts: it changes
+// whenever the kernel lost its variables and workspace files.
 
 const CSP = [
   "default-src 'none'",
@@ -12,6 +17,9 @@ const CSP = [
 ].join("; ");
 
 const SNAPSHOT_PATH = "pyodide/snapshot.bin"; // served from memory, see snapshot.mjs
+// The only files the kernel may ask for: the Pyodide runtime and wheels, one level under
+// pyodide/. Anything else would let code in the kernel make this page fetch URLs for it.
+const SERVABLE = /^pyodide\/[A-Za-z0-9_+-][A-Za-z0-9._+-]*$/;
 const ESCALATE_MS = 1500; // an interrupt signal not honoured by then is escalated to a restart
 
 const failure = (type, message) => ({
@@ -34,9 +42,11 @@ export class KernelHost {
     this.state = "booting";
     this.isolated = false;
     this.readyWaiters = [];
+    this.generation = 0;
   }
 
   async start() {
+    this.generation += 1;
     const [frameSource, workerSource] = await Promise.all(
       ["bridges/kernel-frame.js", "bridges/kernel-worker.js"].map(async (p) => (await fetch(new URL(p, this.base))).text()),
     );
@@ -66,7 +76,7 @@ export class KernelHost {
 
   setState(state, detail = "") {
     this.state = state;
-    this.onStatus({ state, detail, isolated: this.isolated });
+    this.onStatus({ state, detail, isolated: this.isolated, generation: this.generation });
     if (state === "idle") this.readyWaiters.splice(0).forEach((w) => w.resolve());
     if (state === "failed") {
       this.readyWaiters.splice(0).forEach((w) => w.reject(new Error(detail)));
@@ -99,6 +109,7 @@ export class KernelHost {
 
   async serveFile({ reqId, path }) {
     try {
+      if (typeof path !== "string" || !SERVABLE.test(path)) throw new Error(`${path}: not a kernel file`);
       if (path === SNAPSHOT_PATH) {
         const bytes = await this.snapshot;
         if (!bytes) throw new Error("no interpreter snapshot");
@@ -118,6 +129,7 @@ export class KernelHost {
   onKernelStatus(m) {
     if (m.isolated !== undefined) this.isolated = m.isolated;
     if (m.state === "restarted") {
+      this.generation += 1;
       const crashed = m.detail.startsWith("crashed");
       const how = crashed ? "The Python kernel crashed and was restarted" : "The Python kernel was restarted";
       this.abortCurrent(`${how} (${m.detail}). Your files are safe; variables were reset.`, crashed ? "KernelCrashed" : "KernelRestarted");
@@ -133,7 +145,6 @@ export class KernelHost {
     const run = this.current;
     if (!run) return;
     this.current = null;
-    clearTimeout(run.escalation);
     const result = failure(type, message);
     run.resolve({ ...result, stdout: run.stdout, stderr: run.stderr + result.stderr });
   }
@@ -141,19 +152,32 @@ export class KernelHost {
   finish(m) {
     const run = this.current;
     this.current = null;
-    clearTimeout(run.escalation);
-    run.resolve({ stdout: m.stdout, stderr: m.stderr, result: m.result, error: m.error });
+    const files = m.files && typeof m.files === "object" ? m.files : {};
+    const images = Array.isArray(m.images) ? m.images : [];
+    run.resolve({ stdout: m.stdout, stderr: m.stderr, result: m.result, error: m.error, files, images });
     this.setState("idle");
     this.pump();
   }
 
-  // Run Python; onStream(name, text) sees output as it is printed. Resolves to
-  // {stdout, stderr, result, error}; never rejects for errors in the code.
-  execute(code, onStream) {
+  // Run Python; onStream(name, text) sees output as it is printed. Options: files ({path:
+  // base64} as JSON text, written into the kernel's workspace first), timeoutMs (then the run
+  // is interrupted, or the kernel restarted), tag (for interrupt(tag)). Resolves to {stdout,
+  // stderr, result, error, files, images, generation}; never rejects for errors in the code.
+  execute(code, onStream, { files = "", timeoutMs = 0, tag } = {}) {
     return new Promise((resolve) => {
-      const run = { id: `x${++this.nextId}`, code, onStream, resolve, stdout: "", stderr: "" };
-      const inner = run.onStream;
-      run.onStream = (name, text) => { run[name] += text; inner?.(name, text); };
+      const run = { id: `x${++this.nextId}`, code, files, timeoutMs, tag, stdout: "", stderr: "" };
+      run.finished = new Promise((settle) => {
+        run.resolve = (value) => {
+          clearTimeout(run.timer);
+          clearTimeout(run.escalation);
+          run.how = value.error?.type === "KeyboardInterrupt" ? "interrupted" : "restarted";
+          const shown = run.timedOut ? this.timedOut(run, value) : value;
+          const result = { files: {}, images: [], ...shown, generation: this.generation };
+          resolve(result);
+          settle(result);
+        };
+      });
+      run.onStream = (name, text) => { run[name] += text; onStream?.(name, text); };
       this.queue.push(run);
       this.pump();
     });
@@ -161,30 +185,50 @@ export class KernelHost {
 
   pump() {
     if (this.current || this.state !== "idle" || !this.queue.length) return;
-    this.current = this.queue.shift();
+    const run = (this.current = this.queue.shift());
     this.setState("busy");
-    this.port.postMessage({ type: "execute", id: this.current.id, code: this.current.code });
+    if (run.timeoutMs > 0) run.timer = setTimeout(() => this.timeOut(run), run.timeoutMs);
+    this.port.postMessage({ type: "execute", id: run.id, code: run.code, files: run.files });
   }
 
-  // Stop the running code. Resolves to "interrupted" (KeyboardInterrupt raised in the kernel)
-  // or "restarted" (the worker was terminated and is booting again).
-  interrupt() {
-    const run = this.current;
-    if (!run && this.queue.length) {
+  timeOut(run) {
+    if (this.current !== run) return;
+    run.timedOut = true;
+    this.stop(run);
+  }
+
+  // The result of a run stopped by its time limit says so (unless it finished anyway).
+  timedOut(run, value) {
+    const type = value.error?.type;
+    if (type !== "KeyboardInterrupt" && type !== "KernelRestarted") return value;
+    const how = type === "KeyboardInterrupt" ? "interrupted" : "stopped by restarting the kernel (variables and workspace files were reset)";
+    const message = `The code ran past its time limit of ${run.timeoutMs / 1000} s and was ${how}.`;
+    const note = `[llmos] ${message}\n`;
+    run.onStream("stderr", note);
+    return { ...value, stderr: value.stderr + note, error: { type: "TimeoutError", message, traceback: value.error.traceback } };
+  }
+
+  // Interrupt the running code; if it is not stopped after ESCALATE_MS, restart the kernel.
+  stop(run) {
+    this.port.postMessage({ type: "interrupt", id: run.id });
+    run.escalation = setTimeout(() => this.port.postMessage({ type: "interrupt", id: run.id, force: true }), ESCALATE_MS);
+    return run.finished.then(() => run.how);
+  }
+
+  // Stop the running code (with a tag: only runs given that tag, running or queued). Resolves
+  // to "interrupted" (KeyboardInterrupt raised in the kernel), "restarted" (the worker was
+  // terminated and is booting again) or "idle" (nothing to stop).
+  interrupt(tag) {
+    const matches = (run) => tag === undefined || run.tag === tag;
+    const run = this.current && matches(this.current) ? this.current : null;
+    if (!run || tag !== undefined) {
       // Not started yet (e.g. the kernel is still booting): cancel instead of running it.
-      for (const queued of this.queue.splice(0)) queued.resolve(failure("KeyboardInterrupt", "stopped before the code started"));
-      return Promise.resolve("interrupted");
+      const cancelled = this.queue.filter(matches);
+      this.queue = this.queue.filter((queued) => !matches(queued));
+      for (const queued of cancelled) queued.resolve(failure("KeyboardInterrupt", "stopped before the code started"));
+      if (!run) return Promise.resolve(cancelled.length ? "interrupted" : "idle");
     }
-    if (!run) return Promise.resolve("idle");
-    return new Promise((resolve) => {
-      const done = run.resolve;
-      run.resolve = (value) => {
-        done(value);
-        resolve(value.error?.type === "KeyboardInterrupt" ? "interrupted" : "restarted");
-      };
-      this.port.postMessage({ type: "interrupt", id: run.id });
-      run.escalation = setTimeout(() => this.port.postMessage({ type: "interrupt", id: run.id, force: true }), ESCALATE_MS);
-    });
+    return this.stop(run);
   }
 
   restart() {

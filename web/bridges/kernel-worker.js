@@ -41,8 +41,8 @@ async function boot(info) {
     post({ type: "status", state: "crashed", detail: String(error?.message ?? error).slice(0, 500) });
   progress("Loading the kernel package", 70);
   await pyodide.loadPackage(["llmos"], { messageCallback: () => {} });
-  kernel = pyodide.pyimport("llmos.platform.browser.kernel_main");
-  kernel.setup(JSON.stringify(info.missingPackages || {}), arm);
+  const kernelMain = pyodide.pyimport("llmos.platform.browser.kernel_main");
+  kernel = kernelMain.setup(JSON.stringify(info.missingPackages || {}), arm);
   progress("Kernel ready", 100);
   post({ type: "status", state: "idle", detail: "ready", isolated: !!interrupt });
 }
@@ -70,7 +70,8 @@ async function execute(message) {
   }
   let result;
   try {
-    result = await kernel.run(message.id, message.code, (json) => post(JSON.parse(json)));
+    // files: {path: base64} as JSON text, written into the workspace before the code runs.
+    result = await kernel.run(message.id, message.code, (json) => post(JSON.parse(json)), message.files || "");
   } catch (error) {
     // Python itself died (a fatal error in the interpreter): this worker is beyond repair.
     post({ type: "status", state: "crashed", detail: String(error?.message ?? error).slice(0, 500) });

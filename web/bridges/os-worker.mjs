@@ -11,10 +11,46 @@ const progress = (stage, pct) =>
 
 const queue = [];
 let handle = null;
-self.onmessage = (e) => (handle ? answer(e.data) : queue.push(e.data));
+self.onmessage = (e) => {
+  if (String(e.data?.type).startsWith("kernel.")) return onKernelMessage(e.data);
+  return handle ? answer(e.data) : queue.push(e.data);
+};
 
 async function answer(message) {
   post(JSON.parse(await handle(JSON.stringify(message))));
+}
+
+// --- kernel bridge: the OS runs code in the kernel through the page -------------------------
+// llmos.platform.browser.sandbox.KernelSandbox calls globalThis.llmosKernel. The page queues the
+// run on its KernelHost, streams output back ("kernel.stream") and posts "kernel.result";
+// "kernel.generation" says the kernel (re)started, so its variables and files are gone.
+const kernelRuns = new Map();
+let kernelGeneration = 0, kernelNextId = 0;
+
+globalThis.llmosKernel = {
+  // filesJson: {path: base64}; onOutput(name, text) or null; timeoutMs 0 for none.
+  execute(code, filesJson, onOutput, timeoutMs) {
+    const id = `k${++kernelNextId}`;
+    return new Promise((resolve) => {
+      kernelRuns.set(id, { resolve, onOutput });
+      post({ type: "kernel.execute", id, code, files: filesJson, timeoutMs });
+    });
+  },
+  // Stops this OS's runs only (running or queued), never the user's console runs.
+  async interrupt() {
+    for (const id of kernelRuns.keys()) post({ type: "kernel.interrupt", id });
+  },
+  generation: () => kernelGeneration,
+};
+
+function onKernelMessage(m) {
+  if (typeof m.generation === "number") kernelGeneration = m.generation;
+  const run = kernelRuns.get(m.id);
+  if (m.type === "kernel.stream") run?.onOutput?.(m.name, m.text);
+  if (m.type === "kernel.result" && run) {
+    kernelRuns.delete(m.id);
+    run.resolve(m.result);
+  }
 }
 
 async function boot() {
