@@ -40,6 +40,19 @@ async def test_values_state_and_errors(tmp_path: Path) -> None:
     assert "ZeroDivisionError" in failed.stderr
 
 
+async def test_matplotlib_figures_come_back_as_images_and_are_closed(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")  # not a dependency: runs where it is installed
+    code = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.figure()\nplt.bar([1], [2])"
+    async with SubprocessSandbox(tmp_path) as sandbox:
+        drawn = await sandbox.execute(code)
+        again = await sandbox.execute("plt.get_fignums()")
+    assert drawn.error is None, drawn.stderr
+    assert len(drawn.images) == 2
+    assert all(image.startswith(png.SIGNATURE) for image in drawn.images)
+    assert again.result == "[]"
+    assert again.images == []
+
+
 async def test_files_in_and_out(tmp_path: Path) -> None:
     code = """
 from pathlib import Path
@@ -205,3 +218,11 @@ async def test_the_os_method_runs_code_on_user_files_and_saves_its_output(tmp_pa
         "name": "kernel.output",
         "data": {"stream": "stdout", "text": "counted"},
     } in events
+
+
+async def test_a_sandbox_that_cannot_start_says_so(tmp_path: Path) -> None:
+    sandbox = SubprocessSandbox(tmp_path, python=str(tmp_path / "no-such-python"))
+    outcome = await sandbox.execute("1")
+    assert outcome.error is not None
+    assert outcome.error["type"] == "SandboxStartError"
+    assert "did not start" in outcome.error["message"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import importlib
 import sys
 from typing import Any
 
@@ -71,17 +70,3 @@ def test_no_figures_unless_the_code_imported_pyplot() -> None:
     if "matplotlib.pyplot" in sys.modules:
         pytest.skip("another test imported pyplot")
     assert display.matplotlib_figures() == []
-
-
-def test_matplotlib_figures_become_pngs_and_are_closed() -> None:
-    matplotlib = pytest.importorskip("matplotlib")  # not in this build; runs where installed
-    matplotlib.use("Agg")
-    plt: Any = importlib.import_module("matplotlib.pyplot")
-
-    plt.plot([1, 2, 3])
-    plt.figure()
-    plt.bar([1, 2], [3, 4])
-    images = display.matplotlib_figures()
-    assert len(images) == 2
-    assert all(display.is_png(image) for image in images)
-    assert plt.get_fignums() == []

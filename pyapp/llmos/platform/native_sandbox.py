@@ -114,16 +114,19 @@ class SubprocessSandbox:
             return
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._tail.clear()
-        self._proc = proc = await asyncio.create_subprocess_exec(
-            *(self.python, "-P", "-m", "llmos.kernel.stdio_main"),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=self.workdir,
-            env=self.environment(),
-            limit=LINE_LIMIT,
-            start_new_session=True,  # its own process group: signals reach programs it started
-        )
+        try:
+            self._proc = proc = await asyncio.create_subprocess_exec(
+                *(self.python, "-P", "-m", "llmos.kernel.stdio_main"),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=self.workdir,
+                env=self.environment(),
+                limit=LINE_LIMIT,
+                start_new_session=True,  # its own process group: signals reach its programs
+            )
+        except OSError as error:
+            raise SandboxStartError(f"The Python sandbox did not start: {error}") from error
         self._stderr_task = asyncio.create_task(self._pump_stderr(proc))
         try:
             hello = await asyncio.wait_for(self._message(proc), self.start_timeout)
@@ -229,7 +232,7 @@ class SubprocessSandbox:
         if self._run is not None:
             self._run.exit_code = code
         if self._stderr_task is not None:  # read the last words before reporting them
-            with contextlib.suppress(asyncio.TimeoutError):
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._stderr_task), 1.0)
         await self._lose(proc)
 
