@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from llmos.platform.browser.http import FetchHttp
+from llmos.platform.browser.sandbox import KernelSandbox
 from llmos.platform.browser.storage import JsStorage
 from llmos.service import OsService
 
@@ -20,6 +21,7 @@ async def start(
         JsStorage(user_store), JsStorage(private_store), lambda event: post(json.dumps(event))
     )
     service.http = FetchHttp()
+    service.sandbox = KernelSandbox()
 
     async def handle(raw: str) -> str:
         return json.dumps(await service.handle(raw))
