@@ -26,6 +26,11 @@ def element(tag, text="", cls=""):
     return node
 
 
+def active():
+    """The focused element (to give focus back after a dialog closes)."""
+    return document.activeElement
+
+
 def notice(message):
     """Show a readable message at the top of the desktop (empty hides it)."""
     box = by_id("notice")

@@ -1,15 +1,19 @@
-"""UI entry point: wires the boot progress bar, the explorer/editor and the console to the OS."""
+"""UI entry point: wires the boot progress bar, explorer/editor, console, chat and settings."""
 
 import asyncio
 
 from js import document, window
 
 from llmos.ui import bridge, dom
+from llmos.ui.chat import Chat
 from llmos.ui.console import Console
 from llmos.ui.files import Files
+from llmos.ui.settings import SettingsPanel
 
 files = Files()
 console = Console()
+chat = Chat()
+settings = SettingsPanel()
 progress = {"os": 0, "kernel": 0}
 stages = {"os": "", "kernel": ""}
 
@@ -30,6 +34,9 @@ def on_event(name, data):
     elif name == "os.ready":
         files.enable()
         asyncio.create_task(start_files())
+        asyncio.create_task(chat.start())
+    elif name.startswith("chat.") or name.startswith("llm."):
+        chat.on_event(name, data)
     elif name == "llmos.ready":
         dom.by_id("boot").classList.add("done")
         mode = "isolated" if data.get("isolated") else "not isolated"
@@ -68,9 +75,27 @@ async def start_files():
 
 
 def on_key(event):
-    if (event.ctrlKey or event.metaKey) and event.key == "s":
+    """Shortcuts: Ctrl+S save, Esc stop, Ctrl+, settings, Alt+Shift+C chat, Alt+Shift+N new."""
+    ctrl = event.ctrlKey or event.metaKey
+    in_chat = dom.by_id("chat").contains(event.target)
+    in_dialog = bool(document.querySelector("dialog[open]"))
+    if ctrl and event.key == "s":
         event.preventDefault()
         files.spawn(files.save())
+    elif ctrl and event.key == ",":
+        event.preventDefault()
+        settings.show()
+    elif event.altKey and event.shiftKey and event.code == "KeyC":
+        event.preventDefault()
+        chat.input.focus()
+    elif event.altKey and event.shiftKey and event.code == "KeyN" and chat.available:
+        event.preventDefault()
+        chat.spawn(chat.new())
+    elif in_dialog:
+        return
+    elif event.key == "Escape" and chat.is_running() and (in_chat or not console.running):
+        event.preventDefault()
+        chat.spawn(chat.stop())
     elif event.key == "Escape" and console.running:
         event.preventDefault()
         asyncio.create_task(console.stop())
