@@ -284,7 +284,8 @@ def test_tool_card_plan_image_error_and_notice(chat: Page) -> None:
     expect(card).to_have_attribute("open", "")  # stays open across the update
     expect(card.locator("pre").first).to_have_text('{\n  "code": "plot()"\n}')
     expect(card).to_contain_text("saved plot")
-    image = card.locator("img")
+    image = chat.locator(".tool-card img").first  # outside the card: visible even when closed
+    expect(image).to_be_visible()
     expect(image).to_have_attribute("src", "data:image/png;base64," + PNG)
     assert chat.evaluate("(img) => img.naturalWidth", image.element_handle()) == 2
     broken = {**done, "call_id": "t2", "arguments": "{not json", "status": "error"}

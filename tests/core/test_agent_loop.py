@@ -306,3 +306,30 @@ async def test_test_connection_verdicts(os_: Os, llm: Server) -> None:
     dead = await os_.call("llm.test", base_url=llm.dead_url, model="m")
     assert dead["ok"] is False
     assert dead["code"] == "network"
+
+
+async def test_the_chosen_endpoint_is_used_and_saving_another_does_not_switch(
+    os_: Os, llm: Server
+) -> None:
+    first = (await os_.call("llm.settings.get"))["endpoints"][0]
+    other = {"name": "other", "base_url": llm.dead_url, "model": "x", "api_key": "sk-other-key-1"}
+    settings = await os_.call("llm.settings.set", endpoint=other)
+    assert settings["active"] == first["id"]
+    assert [e["name"] for e in settings["endpoints"]] == ["scripted", "other"]
+    llm.queue(text("from the first"))
+    _, chat = await os_.chat("hi")
+    assert chat["items"][-1]["text"] == "from the first"
+    second = settings["endpoints"][1]["id"]
+    assert (await os_.call("llm.settings.set", active=second))["active"] == second
+    done, _ = await os_.chat("hi")
+    assert done["status"] == "error"  # the dead endpoint is now the one in use
+    missing = await os_.fails("llm.settings.set", active="nope")
+    assert "no endpoint 'nope'" in missing["message"]
+
+
+async def test_testing_edits_before_saving_uses_the_stored_key(os_: Os, llm: Server) -> None:
+    endpoint_id = (await os_.call("llm.settings.get"))["endpoints"][0]["id"]
+    dead = await os_.call("llm.test", id=endpoint_id, base_url=llm.dead_url)
+    assert dead["code"] == "network"
+    assert (await os_.call("llm.test", id=endpoint_id))["ok"] is True
+    assert llm.requests[-1]["headers"]["authorization"] == f"Bearer {API_KEY}"

@@ -52,11 +52,18 @@ class AgentHost:
     # --- settings ----------------------------------------------------------------------------
     def llm_settings(self) -> dict[str, Any]:
         saved = self.service.settings.get(LLM_SETTINGS) or {}
-        return {"mode": saved.get("mode", "auto"), "endpoints": list(saved.get("endpoints", []))}
+        return {
+            "mode": saved.get("mode", "auto"),
+            "endpoints": list(saved.get("endpoints", [])),
+            "active": saved.get("active"),
+        }
 
     def endpoint(self) -> dict[str, Any] | None:
-        endpoints = self.llm_settings()["endpoints"]
-        return endpoints[0] if endpoints else None
+        """The endpoint in use: the one the user chose, else the first one added."""
+        settings = self.llm_settings()
+        endpoints = settings["endpoints"]
+        chosen = [e for e in endpoints if e["id"] == settings["active"]]
+        return chosen[0] if chosen else (endpoints[0] if endpoints else None)
 
     def remote_engine(self) -> LlmEngine | None:
         endpoint = self.endpoint()
@@ -301,12 +308,15 @@ def _settings_view(service: OsService) -> dict[str, Any]:
         for e in settings["endpoints"]
     ]
     local = service.engines.get("local")
+    active = agent_host.endpoint()
     return {
         "mode": settings["mode"],
         "endpoints": endpoints,
+        "active": active["id"] if active else None,
         "local": {
             "available": local is not None,
             "model": getattr(local, "model", "") if local else "",
+            "loaded": bool(getattr(local, "loaded", False)),
         },
     }
 
@@ -325,6 +335,10 @@ async def _llm_settings_set(service: OsService, params: dict[str, Any]) -> dict[
         settings["mode"] = params["mode"]
     if params.get("endpoint") is not None:
         await _save_endpoint(service, settings, params["endpoint"])
+    if params.get("active") is not None:
+        if params["active"] not in [e["id"] for e in settings["endpoints"]]:
+            raise NotFoundError(f"There is no endpoint '{params['active']}'.")
+        settings["active"] = params["active"]
     if params.get("delete_endpoint"):
         gone = str(params["delete_endpoint"])
         settings["endpoints"] = [e for e in settings["endpoints"] if e["id"] != gone]
@@ -348,8 +362,11 @@ async def _save_endpoint(service: OsService, settings: dict[str, Any], raw: Any)
         "input_cost_per_mtok": _price(raw.get("input_cost_per_mtok")),
         "output_cost_per_mtok": _price(raw.get("output_cost_per_mtok")),
     }
-    others = [e for e in settings["endpoints"] if e["id"] != endpoint_id]
-    settings["endpoints"] = [endpoint, *others]
+    ids = [e["id"] for e in settings["endpoints"]]
+    if endpoint_id in ids:  # edited in place: saving must not change which endpoint is in use
+        settings["endpoints"][ids.index(endpoint_id)] = endpoint
+    else:
+        settings["endpoints"].append(endpoint)
     if raw.get("api_key"):
         await service.secrets.set(_key_name(endpoint_id), str(raw["api_key"]))
 
@@ -378,7 +395,9 @@ async def _llm_test(service: OsService, params: dict[str, Any]) -> dict[str, Any
             raise NotFoundError(f"There is no endpoint '{params['id']}'.")
         endpoint = found[0]
         key = str(service.secrets.get(_key_name(endpoint["id"]), ""))
-        base_url, model = endpoint["base_url"], endpoint["model"]
+        # the form may hold edits not saved yet: test those with the stored key
+        base_url = str(params.get("base_url") or endpoint["base_url"])
+        model = str(params.get("model") or endpoint["model"])
     else:
         base_url, model = _text(params, "base_url"), str(params.get("model", ""))
         key = str(params.get("api_key") or "")

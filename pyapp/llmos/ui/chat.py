@@ -245,8 +245,9 @@ class Chat:
             self.put(index, item)
             return
         node = self.render(index, item)
-        if self.nodes[index].hasAttribute("open"):
-            node.setAttribute("open", "")
+        was, now = details_of(self.nodes[index]), details_of(node)
+        if was and now and was.hasAttribute("open"):
+            now.setAttribute("open", "")
         self.nodes[index].replaceWith(node)
         self.items[index] = item
         self.nodes[index] = node
@@ -447,7 +448,14 @@ def render_route(item):
     return node
 
 
+def details_of(node):
+    """The collapsible part of an item's node, if it has one."""
+    return node if node.tagName == "DETAILS" else node.querySelector("details")
+
+
 def render_tool(item):
+    """A collapsible card (arguments, result); its images stay visible below it."""
+    card = dom.element("div", "", "tool-card")
     status = item.get("status") or "running"
     node = dom.element("details", "", "tool " + status)
     summary = dom.element("summary")
@@ -463,13 +471,14 @@ def render_tool(item):
     if item.get("result") or status != "running":
         body.append(dom.element("h5", "Result"))
         body.append(dom.element("pre", item.get("result") or "(no output)"))
+    node.append(body)
+    card.append(node)
     for image in item.get("images") or []:
-        img = dom.element("img")
+        img = dom.element("img", "", "tool-image")
         img.alt = "Image made by " + (item.get("name") or "the tool")
         img.src = "data:image/png;base64," + image
-        body.append(img)
-    node.append(body)
-    return node
+        card.append(img)
+    return card
 
 
 def render_error(item):

@@ -84,7 +84,7 @@ class SettingsPanel:
         listing = dom.by_id("endpoints")
         listing.innerHTML = ""
         for endpoint in self.endpoints:
-            listing.append(endpoint_row(endpoint))
+            listing.append(endpoint_row(endpoint, endpoint["id"] == data.get("active")))
         if not self.endpoints:
             listing.append(dom.element("li", "No endpoints yet: add one below.", "muted"))
 
@@ -145,7 +145,9 @@ class SettingsPanel:
         """Test what the form says; a saved endpoint whose key is kept is tested by id."""
         endpoint = self.form_endpoint()
         if endpoint.get("id") and "api_key" not in endpoint:
-            await self.test(id=endpoint["id"])
+            await self.test(
+                id=endpoint["id"], base_url=endpoint["base_url"], model=endpoint["model"]
+            )
         else:
             await self.test(
                 base_url=endpoint["base_url"],
@@ -157,6 +159,11 @@ class SettingsPanel:
         self.verdict("Testing the connection…", None)
         result = await bridge.call("llm.test", **target)
         self.verdict(verdict_text(result), bool(result.get("ok")))
+
+    async def use(self, endpoint_id):
+        self.fill(await bridge.call("llm.settings.set", active=endpoint_id))
+        names = [e["name"] for e in self.endpoints if e["id"] == endpoint_id]
+        self.verdict("Now using " + (names[0] if names else endpoint_id) + ".", True)
 
     async def delete(self, endpoint_id):
         names = [e["name"] for e in self.endpoints if e["id"] == endpoint_id]
@@ -177,6 +184,8 @@ class SettingsPanel:
         if action == "edit" and matches:
             self.edit(matches[0])
             dom.by_id("ep-name").focus()
+        elif action == "use":
+            self.spawn(self.use(endpoint_id))
         elif action == "test":
             self.spawn(self.test(id=endpoint_id))
         elif action == "delete":
@@ -202,15 +211,19 @@ def verdict_text(result):
     return label + (": " + message if message else "")
 
 
-def endpoint_row(endpoint):
-    row = dom.element("li")
+def endpoint_row(endpoint, active):
+    row = dom.element("li", "", "active" if active else "")
     row.setAttribute("data-id", endpoint["id"])
-    info = dom.element("span", endpoint.get("name") or endpoint["id"], "ep-info")
+    name = (endpoint.get("name") or endpoint["id"]) + (" (in use)" if active else "")
+    info = dom.element("span", name, "ep-info")
     key = "key set" if endpoint.get("has_key") else "no key"
     detail = str(endpoint.get("model")) + " · " + str(endpoint.get("base_url")) + " · " + key
     info.append(dom.element("small", detail))
     row.append(info)
-    for text, action in (("Edit", "edit"), ("Test", "test"), ("Delete", "delete")):
+    actions = (("Edit", "edit"), ("Test", "test"), ("Delete", "delete"))
+    if not active:
+        actions = (("Use", "use"),) + actions
+    for text, action in actions:
         button = dom.element("button", text)
         button.type = "button"
         button.setAttribute("data-action", action)
