@@ -3,7 +3,7 @@
 
 The model loads on the first request; ``on_progress`` receives ``{stage, pct, loaded, total}``
 while it downloads (or is read from the browser's disk). Generations run one at a time; cancelling
-the consuming task (or closing the stream) stops the model. ``last_stats`` holds the numbers of
+the consuming task (or closing the stream) stops the model. ``stats`` holds the numbers of
 the latest run: ``load_ms`` (of the latest load), ``cached``, ``ttft_ms``, ``tokens_per_s``...
 """
 
@@ -66,7 +66,7 @@ class WllamaEngine:
         self._on_progress = on_progress
         self._bridge = bridge
         self._lock = asyncio.Lock()
-        self.last_stats: dict[str, Any] = {}
+        self.stats: dict[str, Any] = {}
 
     def _progress(self, raw: Any) -> None:
         self._on_progress(progress_event(raw.to_py() if hasattr(raw, "to_py") else dict(raw)))
@@ -92,5 +92,5 @@ class WllamaEngine:
             finally:
                 _settle(pending, bridge, [on_token, on_progress])
         result = json.loads(str(raw))
-        self.last_stats = dict(result.get("stats") or {})
+        self.stats = dict(result.get("stats") or {})
         yield local.completion_from_result(result, request.tools)
