@@ -7,7 +7,9 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from llmos import protocol
 from llmos.platform.browser.http import FetchHttp
+from llmos.platform.browser.local_llm import WllamaEngine
 from llmos.platform.browser.sandbox import KernelSandbox
 from llmos.platform.browser.storage import JsStorage
 from llmos.service import OsService
@@ -22,6 +24,9 @@ async def start(
     )
     service.http = FetchHttp()
     service.sandbox = KernelSandbox()
+    service.engines["local"] = WllamaEngine(
+        on_progress=lambda p: service.emit(protocol.event("llm.progress", **p))
+    )
 
     async def handle(raw: str) -> str:
         return json.dumps(await service.handle(raw))
