@@ -455,7 +455,12 @@ def test_settings_never_show_a_key_and_show_test_verdicts(chat: Page) -> None:
         dialog.get_by_role("button", name="Test connection").click()
         expect(dialog.locator("#ep-verdict")).to_contain_text(shown)
     endpoint_id = calls(chat, "llm.settings.set")[-1]["endpoint"]["id"]
-    assert calls(chat, "llm.test")[-1] == {"id": endpoint_id}  # the kept key: tested by id
+    # the kept key: tested by id, with what the form says now
+    assert calls(chat, "llm.test")[-1] == {
+        "id": endpoint_id,
+        "base_url": "http://127.0.0.1:9/v1",
+        "model": "gpt-y",
+    }
 
     dialog.get_by_label("Always the local model").check()
     chat.wait_for_function(
@@ -489,6 +494,9 @@ def add_endpoint_through_settings(page: Page, url: str) -> None:
     dialog.get_by_label("API key").fill(API_KEY)
     dialog.get_by_role("button", name="Save endpoint").click()
     expect(dialog.locator("#ep-verdict")).to_have_text("Saved Scripted.")
+    # auto would send small talk to the in-page model: these tests script the remote one
+    dialog.get_by_label("Always a remote endpoint").check()
+    expect(dialog.locator("#ep-verdict")).to_have_text("Routing: remote")
 
 
 def test_real_settings_keep_the_key_hidden_and_test_connections(
