@@ -70,6 +70,7 @@ def test_agent_writes_a_file_and_runs_python(app: Page, llm: ScriptedLLM) -> Non
     expect(log.locator("strong", has_text="notes.md")).to_be_visible()
     expect(log.locator("img[src^='data:image/png']").first).to_be_visible()
     expect(log).to_contain_text("20 primes, the last is 71")
+    expect(log.locator(".msg-assistant .speed").last).to_contain_text("tokens/s")
     # the model saw the Python output, and the key went only into the Authorization header
     final = llm.requests[-1]
     tool_results = [m["content"] for m in final["body"]["messages"] if m["role"] == "tool"]

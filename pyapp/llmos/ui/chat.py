@@ -428,7 +428,20 @@ def render_assistant(item):
     # An assistant step that only called tools has no text: its tool cards say it all.
     node = dom.element("div", "", "msg msg-assistant" + ("" if item.get("text") else " empty"))
     node.append(markdown_block(item.get("text", "")))
+    speed = speed_text(item.get("stats"))
+    if speed:
+        node.append(dom.element("div", speed, "speed"))
     return node
+
+
+def speed_text(stats):
+    """``"12.5 tokens/s · first token 420 ms"`` for a finished model call."""
+    if not stats or not stats.get("tokens_per_s"):
+        return ""
+    text = str(stats["tokens_per_s"]) + " tokens/s"
+    if stats.get("first_token_ms") is not None:
+        text += " · first token " + str(int(stats["first_token_ms"])) + " ms"
+    return text
 
 
 def render_plan(item):
