@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import tree_item
-from tests.llm_server import ScriptedLLM, text, tool_calls
+from e2e.conftest import tree_item, wait_ready
+from tests.llm_server import ScriptedLLM, html, status, text, tool_calls
 
 API_KEY = "sk-e2e-CANARY-7g7g"
 PRIMES_CODE = """
@@ -123,3 +123,29 @@ print("\\n".join(found))
     assert API_KEY not in report
     assert API_KEY not in app.locator("#chat-log").inner_text()
     assert all(API_KEY not in json.dumps(r["body"]) for r in llm.requests)
+
+
+def test_endpoint_failures_show_in_the_chat_and_nothing_is_lost(
+    app: Page, llm: ScriptedLLM
+) -> None:
+    connect(app, llm)
+    log = app.locator("#chat-log")
+    llm.queue(status(401, body='{"error": {"message": "Incorrect API key provided"}}'))
+    send(app, "hello")
+    expect(log.locator("[role=alert]").last).to_contain_text("Incorrect API key provided")
+    llm.queue(html(200))
+    send(app, "hello again")
+    expect(log.locator("[role=alert]").last).to_contain_text("HTML")
+    llm.queue(text("Back to normal."))
+    send(app, "third try")
+    expect(log).to_contain_text("Back to normal.")
+    users = log.locator("[data-kind='user']")
+    expect(users).to_have_count(3)
+    expect(users.nth(0)).to_contain_text("hello")
+    # the model got the whole history, and the user's messages survived a reload
+    sent = [m["content"] for m in llm.requests[-1]["body"]["messages"] if m["role"] == "user"]
+    assert sent == ["hello", "hello again", "third try"]
+    app.reload()
+    wait_ready(app)
+    expect(app.locator("#chat-log [data-kind='user']")).to_have_count(3)
+    assert API_KEY not in app.locator("#chat-log").inner_text()
