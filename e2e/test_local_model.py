@@ -179,3 +179,14 @@ def test_a_second_load_in_the_same_profile_reads_the_model_from_disk(
     assert profile.model_fetches() == []
     stages = {p["stage"] for p in events("llm.progress", seen)}
     assert "Reading the local model from disk" in stages
+
+
+def test_a_build_without_the_model_says_so(app: Page, context: BrowserContext) -> None:
+    context.route("**/*.gguf*", lambda route: route.fulfill(status=404, body="Not Found"))
+    reply = app.evaluate(
+        """() => window.llmos.request("llm.complete",
+            { engine: "local", messages: [{ role: "user", content: "Hi" }] })"""
+    )
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == "not_found"
+    assert "no local model" in reply["error"]["message"]
