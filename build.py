@@ -607,6 +607,11 @@ def _print_report(parts: list[Part], seconds: float, build_id: str) -> None:
         total += size
         log(f"  {part.name:<18} {len(part.files):>4} files {human(size):>10}")
     log(f"  {'total':<18} {sum(len(p.files) for p in parts):>4} files {human(total):>10}")
+    on_demand = [p for p in parts if p.name in ON_DEMAND_PARTS]
+    if on_demand:
+        names = ", ".join(p.name for p in on_demand)
+        precached = total - sum(p.raw() for p in on_demand)
+        log(f"  service worker precaches {human(precached)}; fetched on first use: {names}")
 
 
 # --- serving -----------------------------------------------------------------------------------

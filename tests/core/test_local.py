@@ -92,6 +92,37 @@ def test_earlier_calls_and_results_use_roles_the_template_knows() -> None:
     assert turns[3]["content"] == "Result of the tool: orphan"
 
 
+def test_long_conversations_fit_the_context() -> None:
+    turns = [{"role": "system", "content": "S" * 300}]
+    turns += [
+        {"role": r, "content": f"{r} {i} " * 100} for i in range(12) for r in ("user", "assistant")
+    ]
+    turns.append({"role": "user", "content": "last question"})
+    kept = local.fit_context(turns, budget=1000)
+    assert local.estimated_tokens(kept) <= 1000
+    assert kept[0] == turns[0]
+    assert kept[-1] == turns[-1]
+    assert kept[1:-1] == turns[-len(kept) + 1 : -1]  # the newest turns, unchanged
+
+
+def test_a_huge_tool_result_loses_its_middle() -> None:
+    result = "START " + "x" * 20_000 + " END"
+    turns = [{"role": "user", "content": "read it"}, {"role": "user", "content": result}]
+    (kept,) = local.fit_context(turns, budget=500)
+    assert local.estimated_tokens([kept]) <= 500
+    assert kept["content"].startswith("START ")
+    assert kept["content"].endswith(" END")
+    assert " […] " in kept["content"]
+
+
+def test_the_payload_fits_the_context_with_room_to_answer() -> None:
+    request = ChatRequest([Message("user", "y" * 50_000)], max_tokens=10_000)
+    payload = local.build_payload(request)
+    assert payload["max_tokens"] == local.CONTEXT_TOKENS // 2
+    budget = local.CONTEXT_TOKENS - payload["max_tokens"]
+    assert local.estimated_tokens(payload["messages"]) <= budget
+
+
 def test_call_text_keeps_unparseable_arguments() -> None:
     assert json.loads(local.call_text(ToolCall("1", "t", "{oops"))) == {
         "tool": "t",

@@ -12,7 +12,7 @@ const MODEL = BUILD.localModel;
 // The version query changes with the model, so wllama's cache (keyed by URL) never serves a stale one.
 const MODEL_URL = new URL(`${MODEL.file}?v=${MODEL.version}`, ROOT).href;
 
-const config = { nThreads: 1, nCtx: 2048 };
+const config = { nThreads: 1, nCtx: 2048 }; // nCtx: llmos.llm.local.CONTEXT_TOKENS fits prompts to it
 let wllama = null; // a loaded Wllama
 let loading = null; // the Promise of the load in progress
 let controller = null; // aborts the chat in progress
@@ -49,25 +49,29 @@ async function dropStaleModels(instance) {
 }
 
 function explainLoadError(error) {
-  const text = String(error?.message ?? error);
+  const text = messageOf(error);
   if (/HTTP 404/.test(text)) {
     return fail("model_missing", `This build has no local model (${MODEL.file} answered 404). Rebuild with build.py, or set a remote model endpoint.`);
   }
   if (error instanceof TypeError && /fetch/i.test(text)) {
     return fail("network", "The local model has not been downloaded yet and the network is unreachable. Connect once to download it (98 MB).");
   }
-  return explainRuntimeError(error, "The local model failed to load");
+  return outOfMemory(error) ?? fail("local_model", `The local model failed to load: ${messageOf(error)}`);
 }
 
-function explainRuntimeError(error, what) {
-  const text = String(error?.message ?? error);
-  if (/out of memory|Cannot allocate|OOM|RangeError/i.test(text)) {
-    return fail("out_of_memory", `Not enough memory for the local model (${text}). Close other tabs, or set a remote model endpoint.`);
-  }
-  if (/context|kv_cache_full|too long|exceeds/i.test(text)) {
+function explainChatError(error) {
+  if (error?.type === "kv_cache_full" || /exceeds the available context|context size|kv_cache_full/i.test(messageOf(error))) {
     return fail("context_full", `The conversation is too long for the local model's ${config.nCtx}-token context: start a new one or shorten it.`);
   }
-  return fail("local_model", `${what}: ${text}`);
+  return outOfMemory(error) ?? fail("local_model", `The local model failed: ${messageOf(error)}`);
+}
+
+const messageOf = (error) => String(error?.message ?? error);
+
+function outOfMemory(error) {
+  const text = messageOf(error);
+  if (!/out of memory|Cannot allocate|OOM|RangeError/i.test(text)) return null;
+  return fail("out_of_memory", `Not enough memory for the local model (${text}). Close other tabs, or set a remote model endpoint.`);
 }
 
 async function load(onProgress = () => {}) {
@@ -139,7 +143,7 @@ async function chat(requestJson, onToken = () => {}, onProgress = () => {}) {
   } catch (error) {
     if (error?.name !== "AbortError") {
       if (error?.name === "WllamaRuntimeError" || /crashed/.test(String(error?.message))) await unload();
-      throw explainRuntimeError(error, "The local model failed");
+      throw explainChatError(error);
     }
   } finally {
     if (controller === own) controller = null;

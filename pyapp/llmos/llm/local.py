@@ -26,6 +26,8 @@ from llmos.llm.grammar import tool_call_grammar
 from llmos.llm.types import ChatRequest, Completion, Message, ToolCall, ToolSpec, Usage
 
 MODEL_NAME = "SmolLM2-135M-Instruct"
+CONTEXT_TOKENS = 2048  # the context local-llm.mjs loads the model with (config.nCtx)
+CHARS_PER_TOKEN = 3  # SmolLM2's tokenizer averages ~4 on English, ~3 on code and JSON
 DEFAULT_MAX_TOKENS = 256
 DEFAULT_TEMPERATURE = 0.2
 # llama.cpp sampling for a 135M model: without a repeat penalty it loops on a phrase.
@@ -113,11 +115,39 @@ def chat_messages(request: ChatRequest) -> list[dict[str, str]]:
     return out
 
 
+def estimated_tokens(messages: list[dict[str, str]]) -> int:
+    return sum(len(m["content"]) // CHARS_PER_TOKEN + 5 for m in messages)
+
+
+def fit_context(messages: list[dict[str, str]], budget: int) -> list[dict[str, str]]:
+    """The conversation cut to about ``budget`` tokens: the oldest turns go first (the system
+    turn and the last turn stay), then the longest contents lose their middle (tool results)."""
+    head = messages[:1] if messages and messages[0]["role"] == "system" else []
+    body = messages[len(head) :]
+    while len(body) > 1 and estimated_tokens(head + body) > budget:
+        body.pop(0)
+    kept = [dict(m) for m in head + body]
+    while (excess := estimated_tokens(kept) - budget) > 0:
+        longest = max(kept, key=lambda m: len(m["content"]))
+        cut = min(len(longest["content"]), excess * CHARS_PER_TOKEN + 16)
+        if cut <= 16:
+            break
+        longest["content"] = without_middle(longest["content"], len(longest["content"]) - cut)
+    return kept
+
+
+def without_middle(text: str, keep: int) -> str:
+    """``text`` shortened to about ``keep`` characters, its start and end kept."""
+    head = keep // 2
+    return f"{text[:head]} […] {text[len(text) - (keep - head) :]}"
+
+
 def build_payload(request: ChatRequest) -> dict[str, Any]:
     """What the bridge hands to wllama's ``createChatCompletion`` (llama-server's parameters)."""
+    max_tokens = min(request.max_tokens or DEFAULT_MAX_TOKENS, CONTEXT_TOKENS // 2)
     payload: dict[str, Any] = {
-        "messages": chat_messages(request),
-        "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+        "messages": fit_context(chat_messages(request), CONTEXT_TOKENS - max_tokens),
+        "max_tokens": max_tokens,
         "temperature": DEFAULT_TEMPERATURE if request.temperature is None else request.temperature,
         "cache_prompt": True,
         **SAMPLING,
