@@ -1,8 +1,9 @@
 """The local model (SmolLM2-135M through wllama) in the real app, through ``llm.complete``.
 
 One browser profile for the module: the first request downloads the model (98 MB) into the
-origin-private file system, the next ones reuse it, and a reload proves that a second load in the
-same profile reads it from disk without fetching it. Every request is guarded: nothing may leave
+origin-private file system, the next ones reuse it, and an offline reload proves that a second
+load in the same profile reads it from disk (and wllama's wasm from the service worker's cache)
+without fetching it. Every request is guarded: nothing may leave
 the test server. Assertions are on shapes (streamed, well-formed, cached), never on wording.
 """
 
@@ -20,6 +21,7 @@ from playwright.sync_api import BrowserContext, Page, Playwright
 import build
 from conftest import chromium_launch_args
 from e2e.conftest import OffsiteGuard, wait_ready
+from e2e.test_pwa import WAIT_CONTROLLED
 
 MODEL = "SmolLM2-135M-Instruct"
 TOOLS: list[dict[str, Any]] = [
@@ -166,14 +168,19 @@ def test_a_tool_request_gets_a_well_formed_call(
     assert events("llm.delta", seen) == [], "a tool call is not text to show"
 
 
-def test_a_second_load_in_the_same_profile_reads_the_model_from_disk(
+def test_a_second_load_in_the_same_profile_reads_the_model_from_disk_offline(
     profile: Profile, first_answer: tuple[dict[str, Any], list[dict[str, Any]]]
 ) -> None:
+    profile.page.evaluate(WAIT_CONTROLLED)
     profile.requests.clear()
-    profile.open_app()  # a new OS worker: the model must load again
-    result, seen = profile.complete(
-        messages=[{"role": "user", "content": "Say hello."}], max_tokens=8
-    )
+    profile.context.set_offline(True)
+    try:
+        profile.open_app()  # a new OS worker: the model must load again, wasm included
+        result, seen = profile.complete(
+            messages=[{"role": "user", "content": "Say hello."}], max_tokens=8
+        )
+    finally:
+        profile.context.set_offline(False)
     assert result["stats"]["cached"] is True
     assert result["text"].strip()
     assert profile.model_fetches() == []

@@ -2,7 +2,7 @@
 // offline, and adds COOP/COEP so the app is cross-origin isolated even on static hosts (GitHub
 // Pages) that cannot send those headers. build.py fills in BUILD_ID and FILES.
 // Not precached, kept here once used: vendored Pyodide packages and wllama (10 MB of wasm, only
-// needed by the local model). The local model itself (a 98 MB .gguf) is never kept here: wllama
+// needed by the local model; local-llm.mjs also puts it in this build's cache itself). The local model itself (a 98 MB .gguf) is never kept here: wllama
 // stores it in the origin-private file system on its first load and reads it from there.
 const BUILD_ID = "__BUILD_ID__";
 const FILES = __FILES__;

@@ -48,6 +48,15 @@ async function dropStaleModels(instance) {
   for (const entry of stale) await instance.cacheManager.delete(entry.name);
 }
 
+// The service worker keeps wllama once it serves it, but a first load may come before it controls
+// this worker: then put the files in its cache here (the HTTP cache makes that a revalidation).
+async function keepForOffline() {
+  const cache = await caches.open(`llmos-build-${BUILD.id}`);
+  for (const url of [WLLAMA_JS, WLLAMA_WASM]) {
+    if (!(await cache.match(url))) await cache.add(url);
+  }
+}
+
 function explainLoadError(error) {
   const text = messageOf(error);
   if (/HTTP 404/.test(text)) {
@@ -107,6 +116,7 @@ async function start(onProgress) {
   }
   onProgress({ stage: "Local model ready", loaded: 1, total: 1 });
   await dropStaleModels(instance).catch((e) => console.warn("could not drop old models:", e));
+  keepForOffline().catch((e) => console.warn("wllama is not kept for offline use:", e));
   wllama = instance;
   lastLoad = {
     load_ms: performance.now() - t0,
