@@ -5,9 +5,15 @@ Every message is a JSON object with a ``type``. Requests carry an ``id`` that th
 - ``request``  {id, method, params}            UI -> OS: call a method of the OS service
 - ``reply``    {id, ok, result | error}         OS -> UI
 - ``event``    {name, data}                     OS -> UI: progress, file changes, ...
-- ``execute``  {id, code}                       anyone -> kernel: run Python
+- ``execute``  {id, code, files?}               anyone -> kernel: run Python; ``files`` maps
+                                                relative paths to base64, written first
 - ``stream``   {id, name: stdout|stderr, text}  kernel -> caller, while code runs
-- ``result``   {id, stdout, stderr, result, error}  kernel -> caller, once per execute
+- ``result``   {id, stdout, stderr, result, error, files?, images?}  kernel -> caller, once per
+                                                execute: files the code wrote (base64) and PNGs
+
+The OS worker reaches the kernel through the page (``kernel.execute``/``kernel.result``, with
+a ``generation`` that changes when the kernel restarted); the page never forwards anything from
+the kernel to the OS as a request.
 - ``interrupt``{id?}                            caller -> kernel host: stop the running code
 - ``status``   {state, detail}                  kernel -> callers: booting, idle, busy, restarted
 

@@ -45,9 +45,7 @@ async def execute_python(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     files = await _files_to_send(ctx, ctx.sandbox)
     outcome = await ctx.sandbox.execute(args["code"], files, ctx.on_output, timeout)
     saved = await _save_files(ctx, ctx.sandbox, outcome)
-    images = list(outcome.images)
-    images += [data for path, data in outcome.files.items() if path.lower().endswith(".png")]
-    return ToolResult(_report(outcome, saved), outcome.error is not None, images)
+    return ToolResult(_report(outcome, saved), outcome.error is not None, list(outcome.images))
 
 
 async def _files_to_send(ctx: ToolContext, sandbox: Sandbox) -> dict[str, bytes]:
