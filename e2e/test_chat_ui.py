@@ -333,6 +333,9 @@ def test_edit_and_resend_truncates_from_that_message(chat: Page) -> None:
     box.fill("first question, better")
     box.press("Enter")
     expect(chat.locator("#chat-send")).to_have_text("Stop")
+    chat.wait_for_function(
+        "window.__fakeOs.calls.some(c => c.method == 'chat.send' && 'edit_index' in c.params)"
+    )
     assert calls(chat, "chat.send")[-1] == {
         "id": chat_id,
         "text": "first question, better",
@@ -348,6 +351,7 @@ def test_edit_and_resend_truncates_from_that_message(chat: Page) -> None:
 def test_stop_by_button_and_escape(chat: Page) -> None:
     chat_id = send(chat, "long job")
     chat.click("#chat-send")
+    chat.wait_for_function("window.__fakeOs.calls.some(c => c.method == 'chat.stop')")
     assert calls(chat, "chat.stop") == [{"id": chat_id}]
     chat.locator("#chat-in").press("Escape")
     chat.wait_for_function("window.__fakeOs.calls.filter(c => c.method == 'chat.stop').length == 2")
