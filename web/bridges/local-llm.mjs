@@ -16,7 +16,7 @@ const config = { nThreads: 1, nCtx: 2048 }; // nCtx: llmos.llm.local.CONTEXT_TOK
 let wllama = null; // a loaded Wllama
 let loading = null; // the Promise of the load in progress
 let controller = null; // aborts the chat in progress
-let lastLoad = null; // {load_ms, cached, n_threads, multithread}
+let lastLoad = null; // {load_ms, cached, n_threads, multithread} of the latest load
 
 // Errors cross into Python as "[code] message"; llmos.llm.local maps the code to an LlmError.
 const fail = (code, message) => new Error(`[${code}] ${message}`);
@@ -131,8 +131,10 @@ async function start(onProgress) {
 // Resolves to JSON {text, finish_reason, usage, stats}; onToken gets each piece of text.
 async function chat(requestJson, onToken = () => {}, onProgress = () => {}) {
   const request = JSON.parse(requestJson);
+  const own = (controller = new AbortController()); // a stop during the load skips the chat
+  const loadedNow = !wllama;
   await load(onProgress);
-  const own = (controller = new AbortController());
+  if (own.signal.aborted) return aborted("", loadedNow);
   const t0 = performance.now();
   let firstToken = null;
   let text = "";
@@ -158,11 +160,14 @@ async function chat(requestJson, onToken = () => {}, onProgress = () => {}) {
   } finally {
     if (controller === own) controller = null;
   }
-  if (own.signal.aborted) return JSON.stringify({ text, finish_reason: "aborted", usage: null, stats: { ...lastLoad } });
-  return JSON.stringify(result(text, finish, last, firstToken, performance.now() - t0));
+  if (own.signal.aborted) return aborted(text, loadedNow);
+  return JSON.stringify(result(text, finish, last, firstToken, performance.now() - t0, loadedNow));
 }
 
-function result(text, finish, last, firstToken, totalMs) {
+const aborted = (text, loadedNow) =>
+  JSON.stringify({ text, finish_reason: "aborted", usage: null, stats: { ...lastLoad, loaded_now: loadedNow } });
+
+function result(text, finish, last, firstToken, totalMs, loadedNow) {
   const t = last?.timings ?? {};
   const completion = t.predicted_n ?? 0;
   return {
@@ -171,6 +176,7 @@ function result(text, finish, last, firstToken, totalMs) {
     usage: { prompt_tokens: (t.prompt_n ?? 0) + (t.cache_n ?? 0), completion_tokens: completion },
     stats: {
       ...lastLoad,
+      loaded_now: loadedNow,
       ttft_ms: firstToken,
       total_ms: totalMs,
       prompt_ms: t.prompt_ms ?? null,

@@ -3,8 +3,10 @@
 
 The model loads on the first request; ``on_progress`` receives ``{stage, pct, loaded, total}``
 while it downloads (or is read from the browser's disk). Generations run one at a time; cancelling
-the consuming task (or closing the stream) stops the model. ``stats`` holds the numbers of
-the latest run: ``load_ms`` (of the latest load), ``cached``, ``ttft_ms``, ``tokens_per_s``...
+the consuming task (or closing the stream) stops the model, also while it loads. ``stats`` holds
+the numbers of the latest run: ``load_ms`` and ``cached`` (of the latest load), ``loaded_now``
+(whether this run loaded it), ``ttft_ms`` (prompt evaluation included, load excluded),
+``tokens_per_s``, ``prompt_tokens_per_s``, ``n_threads``...
 """
 
 from __future__ import annotations
