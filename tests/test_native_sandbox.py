@@ -41,7 +41,6 @@ async def test_values_state_and_errors(tmp_path: Path) -> None:
 
 
 async def test_matplotlib_figures_come_back_as_images_and_are_closed(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")  # not a dependency: runs where it is installed
     code = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.figure()\nplt.bar([1], [2])"
     async with SubprocessSandbox(tmp_path) as sandbox:
         drawn = await sandbox.execute(code)
