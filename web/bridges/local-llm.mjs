@@ -12,7 +12,10 @@ const MODEL = BUILD.localModel;
 // The version query changes with the model, so wllama's cache (keyed by URL) never serves a stale one.
 const MODEL_URL = new URL(`${MODEL.file}?v=${MODEL.version}`, ROOT).href;
 
-const config = { nThreads: 1, nCtx: 2048 }; // nCtx: llmos.llm.local.CONTEXT_TOKENS fits prompts to it
+// Threads: half the cores, at most 4, so the page and the OS keep some. On 2 idle cores 2 threads
+// generated 19 tok/s against 11 with 1, but fell to 2 tok/s when other work shared the cores
+// (bench/llm.py): a 2-core machine gets 1. nCtx: llmos.llm.local.CONTEXT_TOKENS fits prompts to it.
+const config = { nThreads: Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency || 2) / 2))), nCtx: 2048 };
 let wllama = null; // a loaded Wllama
 let loading = null; // the Promise of the load in progress
 let controller = null; // aborts the chat in progress
