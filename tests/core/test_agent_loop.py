@@ -334,3 +334,30 @@ async def test_testing_edits_before_saving_uses_the_stored_key(os_: Os, llm: Ser
     assert dead["code"] == "network"
     assert (await os_.call("llm.test", id=endpoint_id))["ok"] is True
     assert llm.requests[-1]["headers"]["authorization"] == f"Bearer {API_KEY}"
+
+
+async def test_the_local_model_gets_a_short_prompt_and_no_planning_call(
+    tmp_path: Path, llm: Server, http: Http
+) -> None:
+    os_ = await make_os(tmp_path, None, http)  # no remote endpoint: everything is local
+    os_.service.engines["local"] = OpenAIEngine(http, llm.url, "tiny", name="local")
+    llm.queue(text("Hello!"))
+    await os_.chat("hi there")
+    small_talk = llm.requests[-1]["body"]
+    assert "tools" not in small_talk
+    assert small_talk["messages"][0]["content"] == (
+        "You are LLMos, an AI operating system running entirely in the user's browser."
+    )
+    llm.queue(tool_calls([write("a.md", "A")]), text("Wrote a.md."))
+    done, chat = await os_.chat("write a.md")
+    assert done["status"] == "final"
+    assert "plan" not in kinds(chat)
+    offered = {
+        t["function"]["name"]: t["function"]["description"]
+        for t in llm.requests[-1]["body"]["tools"]
+    }
+    assert (
+        offered["execute_python"]
+        == "Run Python 3 code in a sandboxed kernel and return its output."
+    )
+    assert all("\n" not in description for description in offered.values())

@@ -21,7 +21,16 @@ from llmos.agent.definitions import AgentDefinition
 from llmos.agent.tools import ToolContext, ToolRegistry
 from llmos.errors import LlmError
 from llmos.llm.router import Decision, Router, Task
-from llmos.llm.types import ChatRequest, Completion, LlmEngine, Message, TextDelta, ToolCall, Usage
+from llmos.llm.types import (
+    ChatRequest,
+    Completion,
+    LlmEngine,
+    Message,
+    TextDelta,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
 
 Status = Literal["final", "stopped", "step_limit", "error"]
 Emit = Callable[[str, dict[str, Any]], None]
@@ -46,6 +55,11 @@ def _stats(completion: Completion, started: float, first: float | None) -> dict[
         "completion_tokens": tokens,
         "tokens_per_s": round(tokens / generating, 1) if tokens and generating > 0 else None,
     }
+
+
+def _first_sentence(text: str) -> str:
+    line = text.strip().split("\n", 1)[0]
+    return line.split(". ", 1)[0].rstrip(".") + "."
 
 
 class Recorder:
@@ -90,8 +104,9 @@ class Agent:
         decision = self.router.decide(task, self.definition.prefer)
         await self._record_route(rec, decision)
         self._decision = decision
+        self._task = task
         try:
-            if task == "tools" and self.definition.plan:
+            if task == "tools" and self.definition.plan and not self._local:
                 await self._plan(conversation, rec)
             return await self._steps(conversation, rec)
         except LlmError as error:
@@ -120,12 +135,26 @@ class Agent:
         await rec.add({"kind": "notice", "text": f"Step limit reached ({limit} model calls)."})
         return "step_limit"
 
-    def _tools(self) -> list[Any]:
+    @property
+    def _local(self) -> bool:
+        """The in-page model reads prompts at ~14 tokens/s on two cores: it gets a short system
+        prompt, one-line tool descriptions, no tools for small talk, and no planning call."""
+        return self._decision.engine == "local"
+
+    def _tools(self) -> list[ToolSpec]:
         names = [n for n in self.definition.tools if n != "delegate" or self.ctx.delegate]
-        return self.registry.specs(names)
+        specs = self.registry.specs(names)
+        if not self._local:
+            return specs
+        if self._task == "chat":
+            return []
+        return [ToolSpec(s.name, _first_sentence(s.description), s.input_schema) for s in specs]
 
     def _system(self, extra: str = "") -> Message:
-        return Message("system", self.definition.prompt + (f"\n\n{extra}" if extra else ""))
+        prompt = self.definition.prompt
+        if self._local:
+            prompt = prompt.split("\n\n", 1)[0]
+        return Message("system", prompt + (f"\n\n{extra}" if extra else ""))
 
     async def _plan(self, conversation: Conversation, rec: Recorder) -> None:
         messages = [self._system(PLAN_PROMPT), *conversation.history()]
@@ -134,7 +163,7 @@ class Agent:
         await rec.update(index, text=completion.message.content.strip())
 
     async def _complete(
-        self, conversation: Conversation, rec: Recorder, tools: list[Any]
+        self, conversation: Conversation, rec: Recorder, tools: list[ToolSpec]
     ) -> Completion:
         request = ChatRequest(
             [self._system(), *conversation.history()],

@@ -421,7 +421,12 @@ async def _llm_complete(service: OsService, params: dict[str, Any]) -> dict[str,
         ToolSpec(t["name"], t.get("description", ""), t["inputSchema"])
         for t in params.get("tools", [])
     ]
-    request = ChatRequest(messages, tools, max_tokens=params.get("max_tokens"))
+    temperature = params.get("temperature")
+    if temperature is not None and not isinstance(temperature, int | float):
+        raise ProtocolError("The parameter 'temperature' must be a number.")
+    request = ChatRequest(
+        messages, tools, max_tokens=params.get("max_tokens"), temperature=temperature
+    )
     started = time.perf_counter()
     first: float | None = None
     async for item in engines[name].stream(request):
