@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Playwright
+from playwright.sync_api import BrowserContext, Page, Playwright, expect
 
 import build
 from conftest import chromium_launch_args
@@ -147,6 +147,22 @@ def test_a_question_gets_a_streamed_answer(
     progress = events("llm.progress", seen)
     assert any(p["total"] > 0 and p["loaded"] == p["total"] for p in progress), progress
     assert profile.model_fetches(), "the first load did not fetch the model"
+
+
+def test_the_chat_answers_with_the_local_model_when_nothing_is_set_up(
+    profile: Profile, first_answer: tuple[dict[str, Any], list[dict[str, Any]]]
+) -> None:
+    page = profile.page
+    box = page.locator("#chat-in")
+    expect(box).to_be_enabled()
+    box.fill("Say hello in one short sentence.")
+    box.press("Enter")
+    log = page.locator("#chat-log")
+    expect(log.locator(".route").last).to_contain_text("local")
+    answer = log.locator(".msg-assistant").last
+    expect(answer.locator(".speed")).to_contain_text("tokens/s", timeout=90_000)
+    assert answer.locator(".md").inner_text().strip()
+    expect(page.locator("#chat-send")).to_have_text("Send")
 
 
 def test_a_tool_request_gets_a_well_formed_call(
