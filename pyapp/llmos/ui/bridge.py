@@ -1,5 +1,6 @@
 """Calls from the UI to the OS worker and the kernel, as JSON through ``window.llmosBridge``."""
 
+import asyncio
 import json
 
 from js import window
@@ -61,3 +62,15 @@ async def upload(folder, file):
 async def download(path):
     """Save a VFS file to the user's computer through the browser."""
     return _checked(await window.llmosFiles.download(path))
+
+
+def spawn(coro, on_error):
+    """Run ``coro`` in the background; an OS error reaches the user through ``on_error(text)``."""
+
+    async def guarded():
+        try:
+            await coro
+        except OsError as error:
+            on_error(str(error))
+
+    asyncio.create_task(guarded())

@@ -6,7 +6,6 @@ events change them by index. Markdown goes through ``window.llmosMarkdown`` (san
 everything else is set as text or built with DOM calls, never as HTML.
 """
 
-import asyncio
 import json
 
 from js import window
@@ -50,13 +49,7 @@ class Chat:
         dom.on(dom.by_id("ask"), "cancel", self._ask_cancel)
 
     def spawn(self, coro):
-        asyncio.create_task(self._guard(coro))
-
-    async def _guard(self, coro):
-        try:
-            await coro
-        except bridge.OsError as error:
-            self.state(str(error), True)
+        bridge.spawn(coro, lambda text: self.state(text, True))
 
     def state(self, text, bad=False):
         box = dom.by_id("chat-state")

@@ -1,7 +1,5 @@
 """File explorer and editor: tree, open, edit, save, rename, delete, new, upload, download."""
 
-import asyncio
-
 from llmos.ui import bridge, dom
 
 
@@ -34,13 +32,7 @@ class Files:
         dom.on(self.tree, "keydown", self._tree_key)
 
     def spawn(self, coro):
-        asyncio.create_task(self._guard(coro))
-
-    async def _guard(self, coro):
-        try:
-            await coro
-        except bridge.OsError as error:
-            dom.notice(str(error))
+        bridge.spawn(coro, dom.notice)
 
     def enable(self):
         for name in ("new-file", "new-folder", "upload"):

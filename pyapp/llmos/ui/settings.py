@@ -4,8 +4,6 @@ API keys only travel one way: typed here, sent to the OS, never shown back (the 
 ``has_key``). Leaving the key field empty when editing keeps the stored key.
 """
 
-import asyncio
-
 from llmos.ui import bridge, dom
 
 # ``llm.test`` codes (see ``llmos.llm.openai.check_endpoint``) as the user reads them.
@@ -37,13 +35,7 @@ class SettingsPanel:
             dom.on(radio, "change", lambda e: self.spawn(self.set_mode(e.target.value)))
 
     def spawn(self, coro):
-        asyncio.create_task(self._guard(coro))
-
-    async def _guard(self, coro):
-        try:
-            await coro
-        except bridge.OsError as error:
-            self.verdict("✗ " + str(error), False)
+        bridge.spawn(coro, lambda text: self.verdict("✗ " + text, False))
 
     def verdict(self, text, ok):
         box = dom.by_id("ep-verdict")
