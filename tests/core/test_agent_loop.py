@@ -260,7 +260,12 @@ async def test_delegating_to_a_sub_agent(os_: Os, llm: Server) -> None:
     assert (os_.home / "user/haiku.md").read_text() == "waves"
     card = next(i for i in chat["items"] if i["kind"] == "tool")
     assert card["status"] == "ok"
-    assert card["result"] == "Wrote haiku.md: a haiku about the sea."
+    assert card["result"] == (
+        "Wrote haiku.md: a haiku about the sea.\n\n(The writer agent's tool calls: write_file: ok.)"
+    )
+    sub_agent_tokens = sum(r["body"]["messages"] is not None for r in llm.requests[2:4])
+    assert sub_agent_tokens == 2
+    assert done["usage"]["completion_tokens"] >= 5 * 1  # all five model calls are counted
     writer_request = llm.requests[2]["body"]
     assert writer_request["messages"][0]["content"].startswith("You are a precise technical writer")
     assert {t["function"]["name"] for t in writer_request["tools"]} == {
@@ -361,3 +366,110 @@ async def test_the_local_model_gets_a_short_prompt_and_no_planning_call(
         == "Run Python 3 code in a sandboxed kernel and return its output."
     )
     assert all("\n" not in description for description in offered.values())
+
+
+async def test_an_agent_only_runs_the_tools_it_is_granted(os_: Os, llm: Server) -> None:
+    agent = "---\nname: reader\ndescription: Reads\ntools: [read_file]\nplan: false\n---\nRead."
+    (os_.home / "user/agents").mkdir()
+    (os_.home / "user/agents/reader.md").write_text(agent)
+    llm.queue(
+        text("1. ask the reader"),
+        tool_calls([("delegate", '{"agent": "reader", "task": "look around"}')]),
+        tool_calls([write("pwned.md", "x")]),  # the reader tries a tool it was not given
+        text("I could not write."),
+        text("The reader could not write."),
+    )
+    done, chat = await os_.chat("ask the reader agent to look at my files")
+    assert done["status"] == "final"
+    assert not (os_.home / "user/pwned.md").exists()
+    card = next(i for i in chat["items"] if i["kind"] == "tool")
+    assert "write_file: error" in card["result"]
+    refused = [m for m in llm.requests[3]["body"]["messages"] if m["role"] == "tool"]
+    assert refused[0]["content"] == "write_file is not available here (tools: read_file)."
+
+
+async def test_agent_files_need_consent_and_chats_are_off_limits(os_: Os, llm: Server) -> None:
+    llm.queue(
+        text("1. write"),
+        tool_calls([write("chats/x.json", "{}")]),
+        tool_calls([write("agents/system.md", "---\nname: system\n---\nObey me.")]),
+        text("done"),
+    )
+    chat = await os_.call("chat.new")
+    sending = asyncio.ensure_future(os_.call("chat.send", id=chat["id"], text="write files"))
+    while not os_.named("chat.ask"):
+        await asyncio.sleep(0.01)
+    ask = os_.named("chat.ask")[0]
+    assert ask["question"] == "Allow the agent to change the agent file user/agents/system.md?"
+    await os_.call("chat.confirm", ask_id=ask["ask_id"], allow=False)
+    await sending
+    assert not (os_.home / "user/agents/system.md").exists()
+    assert not (os_.home / "user/chats/x.json").exists()
+    cards = [i for i in (await os_.call("chat.get", id=chat["id"]))["items"] if i["kind"] == "tool"]
+    assert "saved conversation" in cards[0]["result"]
+    assert "declined" in cards[1]["result"]
+
+
+async def test_a_key_is_never_sent_to_another_host(os_: Os, llm: Server) -> None:
+    endpoint = (await os_.call("llm.settings.get"))["endpoints"][0]
+    other = llm.dead_url.replace("/v1", "/elsewhere/v1")
+    verdict = await os_.call("llm.test", id=endpoint["id"], base_url=llm.url + "/../v1")
+    assert verdict["ok"] is True  # same host: the stored key is used
+    moved = {**endpoint, "base_url": other}
+    settings = await os_.call("llm.settings.set", endpoint=moved)
+    assert settings["endpoints"][0]["has_key"] is False  # a key belongs to its host
+    assert not leaked(os_.home, os_.events)
+
+
+async def test_stopping_twice_and_deleting_a_running_chat(
+    tmp_path: Path, llm: Server, http: Http
+) -> None:
+    os_ = await make_os(tmp_path, llm, http)
+    llm.queue(text("1. delete"), tool_calls([("delete_file", '{"path": "README.md"}')]))
+    chat = await os_.call("chat.new")
+    sending = asyncio.ensure_future(os_.call("chat.send", id=chat["id"], text="delete README.md"))
+    while not os_.named("chat.ask"):
+        await asyncio.sleep(0.01)
+    first, second = await asyncio.gather(
+        os_.call("chat.stop", id=chat["id"]), os_.call("chat.stop", id=chat["id"])
+    )
+    assert first == second == {"stopped": True}
+    done = await sending
+    assert done["status"] == "stopped"
+    assert [d["status"] for d in os_.named("chat.done")] == ["stopped"]
+    assert (tmp_path / "user/README.md").exists()
+    llm.queue(text("1. delete"), tool_calls([("delete_file", '{"path": "README.md"}')]))
+    sending = asyncio.ensure_future(os_.call("chat.send", id=chat["id"], text="delete it again"))
+    while len(os_.named("chat.ask")) < 2:
+        await asyncio.sleep(0.01)
+    await os_.call("chat.delete", id=chat["id"])
+    await sending
+    assert await os_.call("chat.list") == []
+
+
+def test_history_answers_every_call_even_after_a_reload_mid_tool() -> None:
+    from llmos.agent.chats import INTERRUPTED, NOT_FINISHED, Conversation
+
+    calls = [{"id": "call_0", "name": "list_files", "arguments": "{}"}]
+    conversation = Conversation(
+        id="c",
+        items=[
+            {"kind": "user", "text": "list"},
+            {"kind": "assistant", "text": "", "tool_calls": calls},
+            {"kind": "tool", "call_id": "call_0", "name": "list_files", "status": "running"},
+            {"kind": "user", "text": "again"},
+            {"kind": "assistant", "text": "", "tool_calls": calls},  # the same id, a new call
+            {"kind": "tool", "call_id": "call_0", "status": "ok", "result": "a.md"},
+        ],
+    )
+    roles = [(m.role, m.content) for m in conversation.history()]
+    assert roles == [
+        ("user", "list"),
+        ("assistant", ""),
+        ("tool", NOT_FINISHED),
+        ("user", "again"),
+        ("assistant", ""),
+        ("tool", "a.md"),
+    ]
+    assert conversation.close_interrupted() == [2]
+    assert conversation.items[2]["result"] == INTERRUPTED

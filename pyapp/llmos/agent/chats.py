@@ -19,6 +19,8 @@ from llmos.llm.types import Message, ToolCall, Usage
 from llmos.vfs import Vfs
 
 FOLDER = "user/chats"
+NOT_FINISHED = "No result: the turn was stopped before this call finished."
+INTERRUPTED = "Interrupted: LLMos was closed or reloaded while this ran."
 Item = dict[str, Any]
 
 
@@ -64,31 +66,52 @@ class Conversation:
         )
 
     def history(self) -> list[Message]:
-        """The items as the model's message history (user, assistant, tool results)."""
+        """The items as the model's message history (user, assistant, tool results).
+
+        Every tool call of an assistant message gets exactly one answer before the next
+        message, as Chat Completions requires: its finished tool item, or a note that it never
+        finished (a Stop, or a reload while it ran)."""
         messages: list[Message] = []
-        answered: set[str] = {i["call_id"] for i in self.items if i["kind"] == "tool"}
+        owed: list[str] = []  # call ids of the latest assistant message without an answer yet
+
+        def settle() -> None:
+            messages.extend(Message("tool", NOT_FINISHED, tool_call_id=c) for c in owed)
+            owed.clear()
+
         for item in self.items:
             kind = item["kind"]
+            if kind == "tool":
+                if item["call_id"] in owed and item.get("status") != "running":
+                    owed.remove(item["call_id"])
+                    result = item.get("result", "")
+                    messages.append(Message("tool", result, tool_call_id=item["call_id"]))
+                continue
+            if kind not in ("user", "plan", "assistant"):
+                continue
+            settle()
             if kind == "user":
                 messages.append(Message("user", item["text"]))
             elif kind == "plan":
                 messages.append(Message("assistant", "Plan:\n" + item["text"]))
-            elif kind == "assistant":
+            else:
                 calls = [
                     ToolCall(c["id"], c["name"], c["arguments"]) for c in item.get("tool_calls", [])
                 ]
                 if item["text"] or calls:
                     messages.append(Message("assistant", item["text"], calls))
-                messages += [  # calls a stopped turn never ran still need an answer
-                    Message("tool", "Not run: the turn was stopped.", tool_call_id=c.id)
-                    for c in calls
-                    if c.id not in answered
-                ]
-            elif kind == "tool" and item.get("status") != "running":
-                messages.append(
-                    Message("tool", item.get("result", ""), tool_call_id=item["call_id"])
-                )
+                owed.extend(c.id for c in calls)
+        settle()
         return messages
+
+    def close_interrupted(self) -> list[int]:
+        """Tool items left running by a reload or crash are marked as interrupted; returns their
+        indexes. Only for a conversation no turn is working on."""
+        found = [
+            n for n, i in enumerate(self.items) if i["kind"] == "tool" and i["status"] == "running"
+        ]
+        for index in found:
+            self.items[index].update(status="error", result=INTERRUPTED)
+        return found
 
 
 class ConversationStore:
@@ -108,7 +131,7 @@ class ConversationStore:
 
     async def save(self, conversation: Conversation) -> None:
         conversation.updated = time.time()
-        text = json.dumps(conversation.to_dict(), ensure_ascii=False, indent=1)
+        text = json.dumps(conversation.to_dict(), ensure_ascii=False, separators=(",", ":"))
         await self.vfs.write_text(self._path(conversation.id), text)
 
     async def load(self, chat_id: str) -> Conversation:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from llmos.agent.chats import Conversation, Item
 from llmos.agent.definitions import AgentDefinition
-from llmos.agent.tools import ToolContext, ToolRegistry
+from llmos.agent.tools import ToolContext, ToolRegistry, ToolResult
 from llmos.errors import LlmError
 from llmos.llm.router import Decision, Router, Task
 from llmos.llm.types import (
@@ -238,7 +238,12 @@ class Agent:
             }
         )
         started = time.perf_counter()
-        result = await self.registry.call(call.name, call.arguments, self.ctx)
+        allowed = [spec.name for spec in self._tools()]
+        if call.name in allowed or call.name not in self.registry.names:
+            result = await self.registry.call(call.name, call.arguments, self.ctx)
+        else:  # advertised or not, an agent only ever runs the tools its definition grants
+            names = ", ".join(allowed) or "none"
+            result = ToolResult(f"{call.name} is not available here (tools: {names}).", True)
         text = result.text
         if len(text) > MAX_RESULT_CHARS:
             text = text[:MAX_RESULT_CHARS] + f"\n… [{len(result.text) - MAX_RESULT_CHARS} more]"

@@ -14,12 +14,13 @@ import asyncio
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from llmos import protocol
 from llmos.agent.chats import Conversation, ConversationStore
 from llmos.agent.definitions import AgentDefinition, load_agents
 from llmos.agent.loop import Agent, Recorder, Status
-from llmos.agent.tools import TOOLS, ToolContext
+from llmos.agent.tools import TOOLS, Ask, Delegate, ToolContext
 from llmos.errors import LlmError, NotFoundError, ProtocolError
 from llmos.llm.router import MODES, Mode, Router, classify_turn
 from llmos.llm.types import ChatRequest, LlmEngine, Message, TextDelta, ToolSpec, Usage
@@ -45,7 +46,8 @@ class AgentHost:
     def __init__(self, service: OsService) -> None:
         self.service = service
         self.store = ConversationStore(service.vfs)
-        self.turns: dict[str, asyncio.Task[Status]] = {}
+        self.turns: dict[str, asyncio.Task[dict[str, Any]]] = {}
+        self.stopping: set[str] = set()
         self.asks: dict[str, asyncio.Future[bool]] = {}
         self.kernel_state: dict[str, Any] = {}
 
@@ -101,107 +103,136 @@ class AgentHost:
         return float(usage.prompt_tokens * prices[0] + usage.completion_tokens * prices[1]) / 1e6
 
     # --- agents ------------------------------------------------------------------------------
-    async def agent(self, name: str, depth: int = 0) -> Agent:
+    async def agent(self, name: str, chat_id: str, parent: Conversation, depth: int = 0) -> Agent:
+        """Agent ``name`` at work in chat ``chat_id``; a sub-agent's usage counts in ``parent``."""
         agents, _ = await load_agents(self.service.vfs)
         definition = agents.get(name)
         if definition is None:
             known = ", ".join(sorted(agents)) or "none"
             raise NotFoundError(f"There is no agent named '{name}' (agents: {known}).")
         engines = self.engines()
+        can_delegate = depth < MAX_DELEGATION_DEPTH
         ctx = ToolContext(
             self.service.vfs,
             self.service.sandbox,
-            ask=self._ask,
-            delegate=self._delegator(depth) if depth < MAX_DELEGATION_DEPTH else None,
+            ask=self._asker(chat_id),
+            delegate=self._delegator(chat_id, parent, depth) if can_delegate else None,
             kernel_state=self.kernel_state,
         )
         return Agent(definition, TOOLS, engines, self.router(engines), ctx, self.pricing)
 
-    def _delegator(self, depth: int) -> Any:
+    def _delegator(self, chat_id: str, parent: Conversation, depth: int) -> Delegate:
         async def delegate(name: str, task: str) -> str:
-            agent = await self.agent(name, depth + 1)
+            agent = await self.agent(name, chat_id, parent, depth + 1)
             work = Conversation(id=f"delegate-{secrets.token_hex(3)}")
             work.items.append({"kind": "user", "text": task})
-            rec = Recorder(work, lambda name, data: None, _nothing)
-            status = await agent.run_turn(work, rec, "tools")
+            try:
+                status = await agent.run_turn(work, Recorder(work, _ignore, _nothing), "tools")
+            finally:  # the sub-agent's tokens are the user's tokens too
+                parent.usage.add(work.usage)
+                if work.cost_usd is not None:
+                    parent.cost_usd = (parent.cost_usd or 0.0) + work.cost_usd
             answers = [str(i["text"]) for i in work.items if i["kind"] == "assistant" and i["text"]]
             problems = [i["message"] for i in work.items if i["kind"] == "error"]
             if status == "error" or not answers:
                 return f"The {name} agent did not finish ({status}): " + "; ".join(problems)
-            return answers[-1]
+            steps = [f"{i['name']}: {i['status']}" for i in work.items if i["kind"] == "tool"]
+            done = f"\n\n(The {name} agent's tool calls: {', '.join(steps)}.)" if steps else ""
+            return answers[-1] + done
 
         return delegate
 
-    async def _ask(self, question: str, tool: str, arguments: dict[str, Any]) -> bool:
-        ask_id = secrets.token_hex(6)
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self.asks[ask_id] = future
-        chat = self._asking_chat
-        self.service.emit(
-            protocol.event(
+    def _asker(self, chat_id: str) -> Ask:
+        async def ask(question: str, tool: str, arguments: dict[str, Any]) -> bool:
+            ask_id = secrets.token_hex(6)
+            future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            self.asks[ask_id] = future
+            event = protocol.event(
                 "chat.ask",
-                chat=chat,
+                chat=chat_id,
                 ask_id=ask_id,
                 question=question,
                 tool=tool,
                 arguments=arguments,
             )
-        )
-        try:
-            return await future
-        finally:
-            self.asks.pop(ask_id, None)
+            self.service.emit(event)
+            try:
+                return await future
+            finally:
+                self.asks.pop(ask_id, None)
 
-    _asking_chat = ""
+        return ask
 
     # --- turns -------------------------------------------------------------------------------
     async def send(self, chat_id: str, text: str, edit_index: int | None) -> dict[str, Any]:
+        """Run one turn to its end; the turn is registered before anything awaits, so two sends
+        to one chat cannot both start."""
         if chat_id in self.turns:
             raise ProtocolError("The agent is still working in this chat: stop it or wait.")
+        task = asyncio.ensure_future(self._turn(chat_id, text, edit_index))
+        self.turns[chat_id] = task
+        try:
+            await asyncio.wait([task])
+        finally:
+            self.turns.pop(chat_id, None)
+            self.stopping.discard(chat_id)
+        if task.cancelled():  # stopped before the turn began: nothing was recorded
+            self._emit("chat.done", {"chat": chat_id, "status": "stopped", "usage": None})
+            return {"status": "stopped", "usage": None}
+        return task.result()
+
+    async def _turn(self, chat_id: str, text: str, edit_index: int | None) -> dict[str, Any]:
         conversation = await self.store.load(chat_id)
         if edit_index is not None:
             _check_edit(conversation, edit_index)
             del conversation.items[edit_index:]
+        conversation.close_interrupted()
         if conversation.title == "New chat":
             conversation.title = _title(text)
         rec = Recorder(conversation, self._emit, lambda: self.store.save(conversation))
         await rec.add({"kind": "user", "text": text})
-        task = asyncio.ensure_future(self._turn(conversation, rec, text))
-        self.turns[chat_id] = task
+        status: Status
         try:
-            status = await task
-        finally:
-            self.turns.pop(chat_id, None)
+            agent = await self.agent("system", chat_id, conversation)
+            status = await agent.run_turn(conversation, rec, classify_turn(text))
+        except asyncio.CancelledError:
+            await _mark_stopped(conversation, rec)
+            status = "stopped"
+        except Exception as error:  # a bug must end the turn with a message, not hang the chat
+            await rec.add({"kind": "error", "message": protocol.error_info(error)["message"]})
+            status = "error"
         await self.store.save(conversation)
         usage = conversation.usage_dict()
         self._emit("chat.done", {"chat": chat_id, "status": status, "usage": usage})
         return {"status": status, "usage": usage}
 
-    async def _turn(self, conversation: Conversation, rec: Recorder, text: str) -> Status:
-        self._asking_chat = conversation.id
-        try:
-            agent = await self.agent("system")
-            return await agent.run_turn(conversation, rec, classify_turn(text))
-        except asyncio.CancelledError:
-            await _mark_stopped(conversation, rec)
-            return "stopped"
-        except Exception as error:  # a bug must end the turn with a message, not hang the chat
-            await rec.add({"kind": "error", "message": protocol.error_info(error)["message"]})
-            return "error"
-
     async def stop(self, chat_id: str) -> bool:
+        """Stop the chat's turn (once: a second Stop while it winds down changes nothing).
+        The kernel is one interpreter, so the code it is running is interrupted too."""
         task = self.turns.get(chat_id)
         if task is None:
             return False
-        for future in self.asks.values():
-            future.cancel()
-        task.cancel()
-        if self.service.sandbox is not None:
-            await self.service.sandbox.interrupt()
+        if chat_id not in self.stopping:
+            self.stopping.add(chat_id)
+            if self.service.sandbox is not None:
+                await self.service.sandbox.interrupt()
+            task.cancel()
         return True
+
+    async def delete(self, chat_id: str) -> None:
+        """Stop the chat's turn, let it finish saving, then delete the conversation."""
+        task = self.turns.get(chat_id)
+        if task is not None:
+            await self.stop(chat_id)
+            await asyncio.wait([task])
+        await self.store.delete(chat_id)
 
     def _emit(self, name: str, data: dict[str, Any]) -> None:
         self.service.emit(protocol.event(name, **data))
+
+
+def _ignore(name: str, data: dict[str, Any]) -> None:
+    return None
 
 
 async def _nothing() -> None:
@@ -257,7 +288,11 @@ async def _chat_new(service: OsService, params: dict[str, Any]) -> dict[str, Any
 
 @method("chat.get")
 async def _chat_get(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
-    return (await host(service).store.load(_text(params, "id"))).to_dict()
+    agent_host = host(service)
+    conversation = await agent_host.store.load(_text(params, "id"))
+    if conversation.id not in agent_host.turns:
+        conversation.close_interrupted()  # shown as interrupted; saved so by the next turn
+    return conversation.to_dict()
 
 
 @method("chat.send")
@@ -276,8 +311,7 @@ async def _chat_stop(service: OsService, params: dict[str, Any]) -> dict[str, An
 @method("chat.delete")
 async def _chat_delete(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     chat_id = _text(params, "id")
-    await host(service).stop(chat_id)
-    await host(service).store.delete(chat_id)
+    await host(service).delete(chat_id)
     return {"id": chat_id}
 
 
@@ -364,11 +398,19 @@ async def _save_endpoint(service: OsService, settings: dict[str, Any], raw: Any)
     }
     ids = [e["id"] for e in settings["endpoints"]]
     if endpoint_id in ids:  # edited in place: saving must not change which endpoint is in use
+        before = settings["endpoints"][ids.index(endpoint_id)]
         settings["endpoints"][ids.index(endpoint_id)] = endpoint
+        if _origin(before["base_url"]) != _origin(base_url):
+            await service.secrets.delete(_key_name(endpoint_id))  # a key is for its own host
     else:
         settings["endpoints"].append(endpoint)
     if raw.get("api_key"):
         await service.secrets.set(_key_name(endpoint_id), str(raw["api_key"]))
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def _price(value: Any) -> float | None:
@@ -398,6 +440,8 @@ async def _llm_test(service: OsService, params: dict[str, Any]) -> dict[str, Any
         # the form may hold edits not saved yet: test those with the stored key
         base_url = str(params.get("base_url") or endpoint["base_url"])
         model = str(params.get("model") or endpoint["model"])
+        if _origin(base_url) != _origin(endpoint["base_url"]):
+            key = str(params.get("api_key") or "")  # never send a key to another host
     else:
         base_url, model = _text(params, "base_url"), str(params.get("model", ""))
         key = str(params.get("api_key") or "")

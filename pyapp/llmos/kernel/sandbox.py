@@ -11,11 +11,14 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from llmos.errors import PathError
+from llmos.errors import LlmosError, PathError
 from llmos.kernel import workspace
 from llmos.protocol import ExecError
+
+if TYPE_CHECKING:
+    from llmos.vfs import Vfs
 
 OnOutput = Callable[[str, str], None]  # (stream name "stdout"|"stderr", text)
 
@@ -76,3 +79,30 @@ def outcome_from_result(result: Mapping[str, Any], duration_ms: float = 0.0) -> 
         except (PathError, ValueError) as error:
             outcome.stderr += f"[llmos] A file the code returned was dropped: {error}\n"
     return outcome
+
+
+PROTECTED = ("chats/", "agents/")
+"""User folders code in the sandbox may not write back into: conversations are the OS's record,
+and agent files are prompts and tool grants (model-written code must not rewrite them)."""
+
+
+async def save_outputs(vfs: Vfs, files: dict[str, bytes]) -> tuple[list[str], str]:
+    """Write the files a run produced into the user volume, each on its own: one that cannot be
+    saved (quota, a bad name, a protected folder) is named in the returned notes and the rest
+    are still saved. Returns the saved VFS paths and the notes (for stderr)."""
+    saved: list[str] = []
+    notes = ""
+    for rel, data in files.items():
+        path = f"user/{rel}"
+        if rel.startswith(PROTECTED):
+            notes += (
+                f"[llmos] {path} was not saved: code may not write into {rel.split('/')[0]}/.\n"
+            )
+            continue
+        try:
+            await vfs.write_bytes(path, data)
+        except LlmosError as error:
+            notes += f"[llmos] {path} was not saved: {error}\n"
+            continue
+        saved.append(path)
+    return saved, notes

@@ -15,8 +15,8 @@ import base64
 from typing import Any
 
 from llmos import protocol
-from llmos.errors import LlmosError, ProtocolError
-from llmos.kernel.sandbox import Sandbox
+from llmos.errors import ProtocolError
+from llmos.kernel.sandbox import Sandbox, save_outputs
 from llmos.platform import in_browser
 from llmos.service import OsService, method
 
@@ -46,18 +46,6 @@ async def _inputs(service: OsService, params: dict[str, Any]) -> dict[str, bytes
     return files
 
 
-async def _save(service: OsService, files: dict[str, bytes]) -> tuple[list[str], str]:
-    """Write the code's files into the user volume; returns the saved paths and notes."""
-    saved, notes = [], ""
-    for rel, data in files.items():
-        try:
-            await service.vfs.write_bytes(USER + rel, data)
-            saved.append(USER + rel)
-        except LlmosError as error:
-            notes += f"[llmos] {USER + rel} was not saved: {error}\n"
-    return saved, notes
-
-
 def _timeout(params: dict[str, Any]) -> float | None:
     value = params.get("timeout")
     if value is not None and (not isinstance(value, int | float) or value <= 0):
@@ -77,7 +65,7 @@ async def _execute(service: OsService, params: dict[str, Any]) -> dict[str, Any]
         service.emit(protocol.event("kernel.output", stream=name, text=text))
 
     outcome = await sandbox.execute(code, files, on_output, timeout)
-    saved, notes = await _save(service, outcome.files)
+    saved, notes = await save_outputs(service.vfs, outcome.files)
     return {
         "stdout": outcome.stdout,
         "stderr": outcome.stderr + notes,

@@ -54,6 +54,13 @@ async def read_file(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
 )
 async def write_file(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     path = vfs_path(args["path"])
+    if path.startswith("user/chats/"):
+        return ToolResult(f"{path} is a saved conversation: the agent may not write it.", True)
+    question = f"Allow the agent to change the agent file {path}?"
+    if path.startswith("user/agents/") and not await ctx.ask(
+        question, "write_file", {"path": path}
+    ):
+        return ToolResult(f"The user declined: {path} was not written.")
     await ctx.vfs.write_text(path, args["content"])
     return ToolResult(f"Wrote {path} ({len(args['content'].encode('utf-8'))} bytes).")
 

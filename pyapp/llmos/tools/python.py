@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from llmos.agent.tools import TOOLS, ToolContext, ToolResult
-from llmos.kernel.sandbox import ExecOutcome, Sandbox
+from llmos.kernel.sandbox import PROTECTED, ExecOutcome, Sandbox, save_outputs
 
 DEFAULT_TIMEOUT_S = 60.0
 MAX_TIMEOUT_S = 600.0
 MAX_SYNC_BYTES = 5_000_000  # per file: bigger user files are not copied into the sandbox
-NOT_SYNCED = ("chats/",)  # conversations are the OS's business, not the code's
+MAX_SYNC_TOTAL = 50_000_000  # per run: the rest waits for a later run
 MAX_STREAM_CHARS = 8_000
 
 DESCRIPTION = """Run Python 3 code in a sandboxed kernel and return its output.
@@ -41,10 +41,12 @@ expression an image: matplotlib figures are shown when matplotlib is available; 
 async def execute_python(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if ctx.sandbox is None:
         return ToolResult("Python is not available here: no sandbox is running.", True)
-    timeout = min(float(args.get("timeout") or DEFAULT_TIMEOUT_S), MAX_TIMEOUT_S)
+    timeout = min(max(float(args.get("timeout") or DEFAULT_TIMEOUT_S), 1.0), MAX_TIMEOUT_S)
     files = await _files_to_send(ctx, ctx.sandbox)
     outcome = await ctx.sandbox.execute(args["code"], files, ctx.on_output, timeout)
-    saved = await _save_files(ctx, ctx.sandbox, outcome)
+    saved, notes = await _save_files(ctx, outcome)
+    if notes:
+        outcome.stderr += notes
     return ToolResult(_report(outcome, saved), outcome.error is not None, list(outcome.images))
 
 
@@ -54,28 +56,28 @@ async def _files_to_send(ctx: ToolContext, sandbox: Sandbox) -> dict[str, bytes]
         state.update(generation=sandbox.generation, sent={})
     sent: dict[str, tuple[int, float]] = state["sent"]
     files: dict[str, bytes] = {}
+    total = 0
     for entry in await ctx.vfs.walk("user"):
         rel = entry.path.removeprefix("user/")
-        if entry.is_dir or entry.size > MAX_SYNC_BYTES or rel.startswith(NOT_SYNCED):
+        if entry.is_dir or entry.size > MAX_SYNC_BYTES or rel.startswith(PROTECTED):
             continue
+        if total + entry.size > MAX_SYNC_TOTAL:
+            break
         if sent.get(rel) != (entry.size, entry.mtime):
             files[rel] = await ctx.vfs.read_bytes(entry.path)
             sent[rel] = (entry.size, entry.mtime)
+            total += entry.size
     return files
 
 
-async def _save_files(ctx: ToolContext, sandbox: Sandbox, outcome: ExecOutcome) -> list[str]:
-    saved: list[str] = []
+async def _save_files(ctx: ToolContext, outcome: ExecOutcome) -> tuple[list[str], str]:
+    saved, notes = await save_outputs(ctx.vfs, outcome.files)
     sent: dict[str, tuple[int, float]] = ctx.kernel_state.setdefault("sent", {})
-    for rel, data in outcome.files.items():
-        if rel.startswith(NOT_SYNCED):
-            continue
-        await ctx.vfs.write_bytes(f"user/{rel}", data)
-        entry = await ctx.vfs.stat(f"user/{rel}")
+    for path in saved:  # the sandbox has these already: do not send them back
+        entry = await ctx.vfs.stat(path)
         if entry is not None:
-            sent[rel] = (entry.size, entry.mtime)
-        saved.append(f"user/{rel} ({len(data)} bytes)")
-    return saved
+            sent[path.removeprefix("user/")] = (entry.size, entry.mtime)
+    return saved, notes
 
 
 def _clip(text: str) -> str:
