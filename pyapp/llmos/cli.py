@@ -4,7 +4,11 @@ A workspace has the same layout as the browser's user volume, so a clone of a us
 repository works. ``ls``, ``cat`` and ``put`` reach its files; ``chat`` asks the agent, which
 runs Python in a child process and writes into the workspace. The API key comes from the
 ``LLMOS_API_KEY`` environment variable (never an argument, so it stays out of shell history
-and process lists) and is kept in memory only. Later issues add ``llmos mcp``.
+and process lists), is kept in memory only and is not passed to the child. The child runs as
+you, though: natively it is a separate process, not a security boundary (it could read what you
+can read, this process's start-up environment included), so give the CLI only code and keys you
+would run and use yourself; the browser's kernel is the sandbox for untrusted code. Later
+issues add ``llmos mcp``.
 """
 
 from __future__ import annotations
