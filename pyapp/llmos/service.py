@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import importlib
 import json
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -102,7 +103,7 @@ class OsService:
             message = protocol.parse(decoded)
             if message["type"] != "request":
                 raise ProtocolError(f"The OS takes requests, not '{message['type']}'.")
-            handler = METHODS.get(message["method"])
+            handler = METHODS.get(message["method"]) or _load_handler(message["method"])
             if handler is None:
                 raise ProtocolError(f"Unknown method '{message['method']}'.")
             return protocol.reply_ok(request_id, await handler(self, message["params"]))
@@ -201,6 +202,16 @@ async def _settings_set(service: OsService, params: dict[str, Any]) -> dict[str,
     return {"key": params["key"]}
 
 
-# Methods that live with their subsystem register themselves on import.
-from llmos.agent import methods as _agent_methods  # noqa: E402, F401
-from llmos.kernel import service_methods as _kernel_methods  # noqa: E402, F401
+# Methods that live with their subsystem register themselves when their module is imported, on
+# the first request for them: the agent's modules cost ~0.2 s to import in Pyodide, which the
+# OS's boot should not wait for.
+PLUGINS = {"chat": "llmos.agent.methods", "llm": "llmos.agent.methods"}
+PLUGINS |= {"kernel": "llmos.kernel.service_methods"}
+
+
+def _load_handler(name: str) -> Handler | None:
+    module = PLUGINS.get(name.split(".", 1)[0])
+    if module is None:
+        return None
+    importlib.import_module(module)
+    return METHODS.get(name)

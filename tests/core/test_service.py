@@ -414,3 +414,11 @@ def test_every_method_the_ui_uses_is_registered() -> None:
         "settings.get",
         "settings.set",
     } <= set(METHODS)
+
+
+async def test_subsystem_methods_load_on_first_use() -> None:
+    ui = await Ui().start(MemoryStorage())
+    assert (await ui.ok("chat.list")) == []
+    assert {"chat.send", "chat.stop", "llm.settings.get", "llm.complete"} <= set(METHODS)
+    unknown = await ui.call("chat.fly")
+    assert unknown["error"]["message"] == "Unknown method 'chat.fly'."
