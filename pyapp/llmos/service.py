@@ -13,18 +13,20 @@ import importlib
 import json
 from collections.abc import Awaitable, Callable
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import llmos
 from llmos import protocol
 from llmos.errors import ProtocolError
-from llmos.kernel.sandbox import Sandbox
-from llmos.llm.types import LlmEngine
 from llmos.platform import Entry, Storage
-from llmos.platform.http import Http
 from llmos.platform.native import DirectoryStorage
 from llmos.settings import Secrets, Settings
 from llmos.vfs import Change, Vfs, Volume
+
+if TYPE_CHECKING:  # plug-in types only: importing them costs boot time in Pyodide
+    from llmos.kernel.sandbox import Sandbox
+    from llmos.llm.types import LlmEngine
+    from llmos.platform.http import Http
 
 Emit = Callable[[protocol.Event], None]
 Handler = Callable[["OsService", dict[str, Any]], Awaitable[Any]]

@@ -20,7 +20,6 @@ import js
 from pyodide.ffi import JsException, create_proxy
 
 from llmos.errors import LlmError
-from llmos.llm import local
 from llmos.llm.types import ChatRequest, StreamItem, TextDelta
 
 
@@ -75,6 +74,8 @@ class WllamaEngine:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamItem]:
         """See :class:`~llmos.llm.types.LlmEngine`."""
+        from llmos.llm import local  # prompts and grammars: imported on first use, not at boot
+
         async with self._lock:
             bridge = self._bridge or _bridge()
             pieces: asyncio.Queue[str | None] = asyncio.Queue()
