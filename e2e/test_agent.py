@@ -40,8 +40,10 @@ def connect(page: Page, llm: ScriptedLLM) -> None:
 
 
 def send(page: Page, message: str) -> None:
+    """Type and send a message once the previous turn has ended, as a user would."""
     box = page.locator("#chat-in")
     expect(box).to_be_enabled()
+    expect(page.locator("#chat-send")).to_have_text("Send")
     box.fill(message)
     box.press("Enter")
 
