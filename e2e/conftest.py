@@ -58,6 +58,8 @@ def context(context: BrowserContext, guard: OffsiteGuard) -> BrowserContext:
 
 def wait_ready(page: Page) -> dict[str, Any]:
     """Wait until Python is ready and the UI has shown it; returns llmos.ready's info."""
+    # boot.mjs is a module script: it runs after the document is parsed, so wait for it too
+    page.wait_for_function("window.llmos !== undefined", timeout=READY_TIMEOUT_MS)
     info: dict[str, Any] = page.evaluate("window.llmos.ready")
     page.wait_for_selector("body[data-ready='1']", timeout=READY_TIMEOUT_MS)
     return info
