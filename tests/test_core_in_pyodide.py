@@ -8,9 +8,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
+from playwright.sync_api import Error as PlaywrightError
 
 import build
 from tests.llm_server import ScriptedLLM
@@ -108,14 +110,27 @@ def _native_test_count() -> int:
     return sum(1 for line in out.stdout.splitlines() if "::" in line)
 
 
-def test_core_tests_pass_inside_pyodide_in_chromium(browser: Browser, harness: str) -> None:
+def _run_harness(browser: Browser, harness: str) -> tuple[dict[str, Any], list[str]]:
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(harness)
-    page.wait_for_function("window.coreResult !== undefined || false", timeout=240_000)
-    result = json.loads(page.evaluate("window.coreResult"))
-    page.close()
+    try:
+        page.goto(harness)
+        page.wait_for_function("window.coreResult !== undefined || false", timeout=240_000)
+        return json.loads(page.evaluate("window.coreResult")), errors
+    finally:
+        page.close()
+
+
+def test_core_tests_pass_inside_pyodide_in_chromium(browser: Browser, harness: str) -> None:
+    try:
+        result, errors = _run_harness(browser, harness)
+    except PlaywrightError as error:
+        # A crashed renderer (seen once in ~8 runs on 2 cores, never a failed assertion) is the
+        # browser's failure, not the tests': run the page once more; a second crash fails.
+        if "Target crashed" not in str(error):
+            raise
+        result, errors = _run_harness(browser, harness)
     reports = result["reports"]
     failed = {k: v[1] for k, v in reports.items() if v[0] != "passed"}
     assert not errors, errors
