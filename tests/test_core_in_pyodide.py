@@ -31,6 +31,8 @@ HARNESS = """<!doctype html><meta charset="utf-8"><title>core tests in Pyodide</
 <script type="module">
 import { loadPyodide } from "./pyodide/pyodide.mjs";
 import { openStorage } from "./bridges/storage.mjs";
+import "./bridges/embedder.mjs";
+import "./bridges/vector-index.mjs";
 window.llmosTest = { openStorage: (prefer, namespace) => openStorage({ prefer, namespace }) };
 try {
 const manifest = await (await fetch("./manifest.json")).json();
