@@ -463,6 +463,17 @@ def _model_stamp(model: PinnedModel, folder: Path) -> str:
     return " ".join([model.sha256, *sizes])
 
 
+# --- WebAssembly kernels --------------------------------------------------------------------------
+def compile_wat(wat: Path) -> Path:
+    """``wat`` compiled by wabt (npm) into build/, once per change of the source."""
+    source = wat.read_bytes()
+    out = BUILD / "wasm" / f"{wat.stem}-{hashlib.sha256(source).hexdigest()[:12]}.wasm"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        run(["node", str(WEB / "wasm" / "compile.mjs"), str(wat), str(out)])
+    return out
+
+
 # --- dist/ -------------------------------------------------------------------------------------
 @dataclass
 class Part:
@@ -532,8 +543,10 @@ def build(
 
 def _place_runtimes(dist: DistWriter) -> None:
     for src in sorted(WEB.rglob("*")):
-        if src.is_file() and src.name != "sw.js":
+        if src.is_file() and src.name != "sw.js" and src.parent.name != "wasm":
             dist.place("shell", src, src.relative_to(WEB).as_posix())
+    for wat in sorted((WEB / "wasm").glob("*.wat")):
+        dist.place("shell", compile_wat(wat), f"wasm/{wat.stem}.wasm")
     for name in PYODIDE_FILES:
         dist.place("pyodide", NODE / "pyodide" / name, f"pyodide/{name}")
     mpy = NODE / "@micropython/micropython-webassembly-pyscript"

@@ -1,6 +1,8 @@
 // The OS worker: Pyodide running the llmos core. It alone holds settings and secrets.
 // Speaks llmos.protocol: takes {type:"request"} messages, posts replies and events.
 import "./local-llm.mjs";
+import "./embedder.mjs";
+import "./vector-index.mjs";
 import { loadPyodide } from "../pyodide/pyodide.mjs";
 import { BUILD } from "./build-info.mjs";
 import { dropSnapshots, readSnapshot, startPyodide, writeSnapshot } from "./snapshot.mjs";
