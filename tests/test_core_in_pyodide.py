@@ -76,7 +76,7 @@ def _wheels(cache: Path) -> list[Path]:
 @pytest.fixture(scope="module")
 def harness(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     site = tmp_path_factory.mktemp("pyodide-tier")
-    for name in ("pyodide", "bridges"):
+    for name in ("pyodide", "bridges", "vendor", "models", "wasm"):
         (site / name).symlink_to(dist / name)
     (site / "wheels").symlink_to(build.CACHE / "test-wheels")
     wheels = [f"wheels/{p.name}" for p in _wheels(build.CACHE / "test-wheels")]
