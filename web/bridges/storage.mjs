@@ -1,12 +1,23 @@
 // Persistent storage for the OS worker: OPFS, or IndexedDB where OPFS is missing.
 // Both backends expose the same async API over normalised relative paths ("" is the root):
 //   read(path) -> Uint8Array, write(path, bytes), stat(path) -> {dir,size,mtime}|null,
-//   list(path) -> [{name,dir,size,mtime}], mkdir(path), delete(path), move(src, dst).
+//   list(path) -> [{name,dir,size,mtime}], mkdir(path), delete(path), move(src, dst),
+//   append(path, bytes) -> offset, readRange(path, offset, length) -> Uint8Array,
+//   truncate(path, size). `write` is atomic; `append` is not (a crash may leave a torn tail,
+//   which the caller detects and truncates): it serves append-only logs such as the memory store.
 // Errors carry a DOMException-style `name`: NotFoundError, QuotaExceededError, ...
 
 const fail = (name, message) => Object.assign(new Error(message), { name });
 const split = (path) => (path ? path.split("/") : []);
 const WRITE_TIMEOUT_MS = 60_000; // a storage backend that stops answering must not hang the OS
+
+// Chromium reports a refused quota on a writable stream as an AbortError on its pipe.
+const quotaAware = (e, path) =>
+  e.name === "AbortError" && /data pipe/.test(e.message) ? fail("QuotaExceededError", `no space left to store ${path}`) : e;
+
+// Sync access handles exist only in dedicated workers (the OS worker): in-place writes there,
+// a copy-on-write stream elsewhere (the main thread, e.g. the in-browser test harness).
+const canSyncAccess = (handle) => typeof handle.createSyncAccessHandle === "function";
 
 function withTimeout(promise, path) {
   let timer;
@@ -17,7 +28,24 @@ function withTimeout(promise, path) {
 }
 
 class OpfsStore {
-  constructor(root) { this.root = root; this.kind = "opfs"; }
+  constructor(root) { this.root = root; this.kind = "opfs"; this.locks = new Map(); }
+
+  // One operation at a time per path: an open sync access handle locks its file exclusively,
+  // so a second append, a truncate or a write meanwhile would fail instead of waiting.
+  async locked(path, fn) {
+    const before = this.locks.get(path) ?? Promise.resolve();
+    let release;
+    const mine = new Promise((resolve) => { release = resolve; });
+    const tail = before.then(() => mine);
+    this.locks.set(path, tail);
+    await before;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.locks.get(path) === tail) this.locks.delete(path);
+    }
+  }
 
   async dir(path, create = false) {
     let handle = this.root;
@@ -43,13 +71,81 @@ class OpfsStore {
     }
   }
 
-  async read(path) {
+  async file(path) {
     const handle = await this.handle(path);
     if (handle.kind !== "file") throw fail("TypeMismatchError", `${path} is a folder`);
-    return new Uint8Array(await (await handle.getFile()).arrayBuffer());
+    return handle;
+  }
+
+  async read(path) {
+    return await this.locked(path, async () => new Uint8Array(await (await (await this.file(path)).getFile()).arrayBuffer()));
+  }
+
+  async readRange(path, offset, length) {
+    return await this.locked(path, async () => {
+      const file = await (await this.file(path)).getFile();
+      return new Uint8Array(await file.slice(offset, offset + length).arrayBuffer());
+    });
+  }
+
+  async append(path, bytes) {
+    return await this.locked(path, async () => {
+      const [parent, name] = await this.parentOf(path);
+      const handle = await parent.getFileHandle(name, { create: true });
+      if (canSyncAccess(handle)) {
+        const access = await handle.createSyncAccessHandle();
+        const offset = access.getSize();
+        try {
+          access.write(bytes, { at: offset });
+          access.flush();
+        } catch (e) {
+          try { access.truncate(offset); } catch {} // a refused quota leaves no torn tail
+          throw e;
+        } finally {
+          access.close();
+        }
+        return offset;
+      }
+      const offset = (await handle.getFile()).size;
+      const stream = await handle.createWritable({ keepExistingData: true });
+      try {
+        await withTimeout(stream.write({ type: "write", position: offset, data: bytes }).then(() => stream.close()), path);
+      } catch (e) {
+        await stream.abort().catch(() => {});
+        throw quotaAware(e, path);
+      }
+      return offset;
+    });
+  }
+
+  async truncate(path, size) {
+    return await this.locked(path, async () => {
+      const handle = await this.file(path);
+      if (canSyncAccess(handle)) {
+        const access = await handle.createSyncAccessHandle();
+        try {
+          if (access.getSize() > size) { access.truncate(size); access.flush(); }
+        } finally {
+          access.close();
+        }
+        return;
+      }
+      if ((await handle.getFile()).size <= size) return;
+      const stream = await handle.createWritable({ keepExistingData: true });
+      try {
+        await withTimeout(stream.truncate(size).then(() => stream.close()), path);
+      } catch (e) {
+        await stream.abort().catch(() => {});
+        throw quotaAware(e, path);
+      }
+    });
   }
 
   async write(path, bytes) {
+    return await this.locked(path, () => this.replace(path, bytes));
+  }
+
+  async replace(path, bytes) {
     // createWritable() writes to a swap file that replaces the original only on close():
     // a crash or reload mid-write leaves the old file intact.
     const [parent, name] = await this.parentOf(path);
@@ -61,11 +157,7 @@ class OpfsStore {
     } catch (e) {
       await stream.abort().catch(() => {});
       if (!existed) await parent.removeEntry(name).catch(() => {});
-      // Chromium reports a refused quota on a writable stream as an AbortError on its pipe.
-      if (e.name === "AbortError" && /data pipe/.test(e.message)) {
-        throw fail("QuotaExceededError", `no space left to store ${path}`);
-      }
-      throw e;
+      throw quotaAware(e, path);
     }
   }
 
@@ -73,7 +165,7 @@ class OpfsStore {
     try {
       const handle = await this.handle(path);
       if (handle.kind === "directory") return { dir: true, size: 0, mtime: 0 };
-      const file = await handle.getFile();
+      const file = await this.locked(path, () => handle.getFile());
       return { dir: false, size: file.size, mtime: file.lastModified / 1000 };
     } catch (e) {
       if (e.name === "NotFoundError" || e.name === "TypeMismatchError") return null;
@@ -87,7 +179,7 @@ class OpfsStore {
     for await (const [name, handle] of dir.entries()) {
       if (name.endsWith(".crswap")) continue; // Chromium's swap files of unfinished writes
       if (handle.kind === "directory") { out.push({ name, dir: true, size: 0, mtime: 0 }); continue; }
-      const file = await handle.getFile();
+      const file = await this.locked(path ? `${path}/${name}` : name, () => handle.getFile());
       out.push({ name, dir: false, size: file.size, mtime: file.lastModified / 1000 });
     }
     return out;
@@ -97,14 +189,14 @@ class OpfsStore {
 
   async delete(path) {
     const [parent, name] = await this.parentOf(path);
-    await parent.removeEntry(name, { recursive: true });
+    await this.locked(path, () => parent.removeEntry(name, { recursive: true }));
   }
 
   async move(src, dst) {
     const handle = await this.handle(src);
     const [dstParent, dstName] = await this.parentOf(dst);
     if (handle.kind === "file") {
-      await handle.move(dstParent, dstName);
+      await this.locked(src, () => handle.move(dstParent, dstName));
       return;
     }
     await this.copyDir(src, dst);
@@ -163,6 +255,40 @@ class IdbStore {
     await this.tx("readwrite", (s) => s.put({ dir: false, data, mtime: Date.now() / 1000 }, this.key(path)));
   }
 
+  async append(path, bytes) {
+    return await this.update(path, (old) => {
+      const joined = new Uint8Array(old.length + bytes.length);
+      joined.set(old);
+      joined.set(bytes, old.length);
+      return [joined, old.length];
+    }, true);
+  }
+
+  async readRange(path, offset, length) {
+    return (await this.read(path)).slice(offset, offset + length);
+  }
+
+  async truncate(path, size) {
+    await this.update(path, (old) => [old.slice(0, size), undefined], false);
+  }
+
+  // Read-modify-write of one file in one transaction: `change(bytes) -> [newBytes, result]`.
+  update(path, change, create) {
+    const key = this.key(path);
+    return this.tx("readwrite", (s) => new Promise((resolve, reject) => {
+      const got = s.get(key);
+      got.onerror = () => reject(got.error);
+      got.onsuccess = () => {
+        const rec = got.result;
+        if (rec?.dir) return reject(fail("TypeMismatchError", `${path} is a folder`));
+        if (!rec && !create) return reject(fail("NotFoundError", `${path} does not exist`));
+        const [data, result] = change(rec ? new Uint8Array(rec.data) : new Uint8Array(0));
+        s.put({ dir: false, data: data.buffer, mtime: Date.now() / 1000 }, key);
+        resolve(result);
+      };
+    }));
+  }
+
   async stat(path) {
     const rec = await this.get(path);
     if (!rec) return null;
@@ -219,7 +345,7 @@ async function openIdb() {
 
 // Errors cross into Pyodide as plain Errors with the DOMException's name: Chromium's
 // QuotaExceededError is a DOMException subclass whose rejection Pyodide never resumes from.
-const METHODS = ["read", "write", "stat", "list", "mkdir", "delete", "move"];
+const METHODS = ["read", "write", "stat", "list", "mkdir", "delete", "move", "append", "readRange", "truncate"];
 function plainErrors(store) {
   const wrapped = { kind: store.kind };
   for (const name of METHODS) {

@@ -31,6 +31,9 @@ class Storage(Protocol):
     relative, ``/``-separated, no ``.``/``..``; ``""`` is the root.
 
     ``write`` is atomic: after a crash a reader sees the old bytes or the new ones, never a mix.
+    ``append``, ``read_range`` and ``truncate`` serve append-only logs (the memory store): an
+    append is *not* atomic, so a crash may leave a torn tail that the caller must detect (with
+    checksums) and cut off with ``truncate``.
     Implementations raise :class:`llmos.errors.NotFoundError`, ``QuotaError`` or ``StorageError``.
     """
 
@@ -47,6 +50,19 @@ class Storage(Protocol):
     async def delete(self, path: str) -> None: ...
 
     async def move(self, src: str, dst: str) -> None: ...
+
+    async def append(self, path: str, data: bytes) -> int:
+        """Add ``data`` at the end of the file (created when missing); returns the offset where
+        ``data`` starts. On a ``QuotaError`` nothing was appended where the backend can tell."""
+        ...
+
+    async def read_range(self, path: str, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes from ``offset``: fewer (maybe none) at the end of the file."""
+        ...
+
+    async def truncate(self, path: str, size: int) -> None:
+        """Keep only the first ``size`` bytes of the file; a file already that short is kept."""
+        ...
 
 
 def in_browser() -> bool:

@@ -9,10 +9,11 @@ from llmos.platform import Entry
 
 
 class MemoryStorage:
-    """Files as a dict of bytes; folders as a set. ``quota_bytes`` simulates a full disk."""
+    """Files as a dict of byte buffers; folders as a set. ``quota_bytes`` simulates a full disk:
+    a write or append that would pass it raises :class:`QuotaError` and changes nothing."""
 
     def __init__(self, quota_bytes: int | None = None) -> None:
-        self._files: dict[str, tuple[bytes, float]] = {}
+        self._files: dict[str, tuple[bytearray, float]] = {}
         self._dirs: set[str] = {""}
         self.quota_bytes = quota_bytes
 
@@ -22,14 +23,38 @@ class MemoryStorage:
     async def read(self, path: str) -> bytes:
         if path not in self._files:
             raise NotFoundError(f"'{path}' does not exist.")
-        return self._files[path][0]
+        return bytes(self._files[path][0])
 
     async def write(self, path: str, data: bytes) -> None:
-        if self.quota_bytes is not None:
-            old = len(self._files.get(path, (b"", 0.0))[0])
-            if self._used() - old + len(data) > self.quota_bytes:
-                raise QuotaError("Storage is full: the file was not saved.")
-        self._files[path] = (bytes(data), time.time())
+        old = len(self._files[path][0]) if path in self._files else 0
+        self._check_quota(len(data) - old)
+        self._files[path] = (bytearray(data), time.time())
+
+    async def append(self, path: str, data: bytes) -> int:
+        self._check_quota(len(data))
+        buffer = self._files[path][0] if path in self._files else bytearray()
+        offset = len(buffer)
+        buffer += data
+        self._files[path] = (buffer, time.time())
+        return offset
+
+    async def read_range(self, path: str, offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0:
+            raise ValueError(f"A byte range cannot be negative: offset {offset}, length {length}.")
+        if path not in self._files:
+            raise NotFoundError(f"'{path}' does not exist.")
+        return bytes(self._files[path][0][offset : offset + length])
+
+    async def truncate(self, path: str, size: int) -> None:
+        if size < 0:
+            raise ValueError(f"A file size cannot be negative: {size}.")
+        if path not in self._files:
+            raise NotFoundError(f"'{path}' does not exist.")
+        del self._files[path][0][size:]
+
+    def _check_quota(self, growth: int) -> None:
+        if self.quota_bytes is not None and self._used() + growth > self.quota_bytes:
+            raise QuotaError("Storage is full: the file was not saved.")
 
     async def stat(self, path: str) -> Entry | None:
         if path in self._dirs:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from llmos.errors import NotFoundError, QuotaError, ReadOnlyError, StorageError
+from llmos.errors import (
+    LlmosError,
+    NotFoundError,
+    QuotaError,
+    ReadOnlyError,
+    StorageError,
+)
 from llmos.platform import Entry
 
 _TMP_PREFIX = ".llmos-tmp-"
@@ -16,7 +23,8 @@ _TMP_PREFIX = ".llmos-tmp-"
 
 class DirectoryStorage:
     """Files under ``root``. Writes go to a temporary file that is fsynced and then renamed
-    over the target, so a crash leaves either the old or the new file."""
+    over the target, so a crash leaves either the old or the new file. Appends are fsynced
+    before they return, so a log's later append never reaches the disk before an earlier one."""
 
     def __init__(self, root: str | os.PathLike[str], read_only: bool = False) -> None:
         self.root = Path(root)
@@ -51,9 +59,7 @@ class DirectoryStorage:
             os.replace(tmp, target)
         except OSError as error:
             Path(tmp).unlink(missing_ok=True)
-            if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise QuotaError(f"The disk is full: '{path}' was not saved.") from error
-            raise StorageError(f"Could not write '{path}': {error.strerror}.") from error
+            raise _write_error(error, path) from error
 
     async def stat(self, path: str) -> Entry | None:
         try:
@@ -91,3 +97,64 @@ class DirectoryStorage:
     async def move(self, src: str, dst: str) -> None:
         self._check_writable()
         os.replace(self._path(src), self._path(dst))
+
+    async def append(self, path: str, data: bytes) -> int:
+        self._check_writable()
+        try:
+            fd = os.open(self._path(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        except OSError as error:
+            raise _write_error(error, path) from error
+        try:
+            offset = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            except OSError as error:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, offset)  # a full disk leaves no torn tail behind
+                raise _write_error(error, path) from error
+        finally:
+            os.close(fd)
+        return offset
+
+    async def read_range(self, path: str, offset: int, length: int) -> bytes:
+        _check_range(offset, length)
+        try:
+            with self._path(path).open("rb") as handle:
+                handle.seek(offset)
+                return handle.read(length)
+        except FileNotFoundError as error:
+            raise NotFoundError(f"'{path}' does not exist.") from error
+        except OSError as error:
+            raise StorageError(f"Could not read '{path}': {error.strerror}.") from error
+
+    async def truncate(self, path: str, size: int) -> None:
+        self._check_writable()
+        _check_range(size, 0)
+        target = self._path(path)
+        try:
+            if target.stat().st_size > size:
+                os.truncate(target, size)
+        except FileNotFoundError as error:
+            raise NotFoundError(f"'{path}' does not exist.") from error
+        except OSError as error:
+            raise StorageError(f"Could not truncate '{path}': {error.strerror}.") from error
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _write_error(error: OSError, path: str) -> LlmosError:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return QuotaError(f"The disk is full: '{path}' was not saved.")
+    return StorageError(f"Could not write '{path}': {error.strerror}.")
+
+
+def _check_range(offset: int, length: int) -> None:
+    if offset < 0 or length < 0:
+        raise ValueError(
+            f"A byte range needs a non-negative offset and length, not {offset}, {length}."
+        )

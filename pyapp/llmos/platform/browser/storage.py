@@ -68,3 +68,17 @@ class JsStorage:
 
     async def move(self, src: str, dst: str) -> None:
         await self._call(src, self._store.move(src, dst))
+
+    async def append(self, path: str, data: bytes) -> int:
+        return int(await self._call(path, self._store.append(path, to_js(data))))
+
+    async def read_range(self, path: str, offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0:
+            raise ValueError(f"A byte range cannot be negative: offset {offset}, length {length}.")
+        data = await self._call(path, self._store.readRange(path, offset, length))
+        return bytes(data.to_bytes())
+
+    async def truncate(self, path: str, size: int) -> None:
+        if size < 0:
+            raise ValueError(f"A file size cannot be negative: {size}.")
+        await self._call(path, self._store.truncate(path, size))
