@@ -47,6 +47,13 @@ class StorageError(LlmosError):
     code = "storage"
 
 
+class MemoryFormatError(LlmosError):
+    """A memory store was written in a format this LLMos cannot read (a newer version wrote
+    it); the store was left exactly as it was."""
+
+    code = "memory_format"
+
+
 class ProtocolError(LlmosError):
     """A message between rooms did not match the protocol."""
 
