@@ -26,6 +26,8 @@ from llmos.vfs import Change, Vfs, Volume
 if TYPE_CHECKING:  # plug-in types only: importing them costs boot time in Pyodide
     from llmos.kernel.sandbox import Sandbox
     from llmos.llm.types import LlmEngine
+    from llmos.memory.embedder import EmbeddingEngine
+    from llmos.memory.index import VectorIndex
     from llmos.platform.http import Http
 
 Emit = Callable[[protocol.Event], None]
@@ -60,19 +62,32 @@ class OsService:
     """The OS core as the UI sees it: VFS, settings and secrets behind request handlers.
 
     The platform plugs in what it has: ``http`` for remote models, ``sandbox`` to run code,
-    ``engines`` for models that need no endpoint (the in-page local model).
+    ``engines`` for models that need no endpoint (the in-page local model), and
+    ``embedding_engine`` to make the embedder (given a backend preference) for memory.
+    ``private`` is the OS-private storage: settings, secrets and the memory store.
     """
 
-    def __init__(self, vfs: Vfs, settings: Settings, secrets: Secrets, emit: Emit) -> None:
+    def __init__(
+        self,
+        vfs: Vfs,
+        settings: Settings,
+        secrets: Secrets,
+        emit: Emit,
+        private: Storage | None = None,
+    ) -> None:
         self.vfs = vfs
         self.settings = settings
         self.secrets = secrets
         self.emit = emit
+        self.private = private
         self.http: Http | None = None
         self.sandbox: Sandbox | None = None
         self.engines: dict[str, LlmEngine] = {}
         self.remote_options: dict[str, Any] = {}  # extra OpenAIEngine options (tests: sleep)
         self.agent_host: object | None = None  # llmos.agent.methods.AgentHost, made on first use
+        self.embedding_engine: Callable[[str], EmbeddingEngine] | None = None
+        self.vector_index: Callable[[int], VectorIndex] | None = None  # None: the default
+        self.memory_host: object | None = None  # llmos.memory.host.MemoryHost, made on first use
         vfs.subscribe(self._on_change)
 
     @classmethod
@@ -84,7 +99,7 @@ class OsService:
         settings, secrets = Settings(private), Secrets(private)
         await settings.load()
         await secrets.load()
-        service = cls(vfs, settings, secrets, emit)
+        service = cls(vfs, settings, secrets, emit, private)
         if not await user.list(""):
             await vfs.write_text("user/README.md", WELCOME)
         return service
@@ -93,6 +108,10 @@ class OsService:
         self.emit(
             protocol.event("fs.changed", kind=change.kind, path=change.path, dest=change.dest)
         )
+        if self.embedding_engine is not None:  # saved files are remembered by meaning
+            from llmos.memory.methods import host
+
+            host(self).on_file_change(change)
 
     async def handle(self, raw: str | dict[str, Any]) -> protocol.Reply:
         """Answer one request; always returns a reply, never raises."""
@@ -208,7 +227,7 @@ async def _settings_set(service: OsService, params: dict[str, Any]) -> dict[str,
 # the first request for them: the agent's modules cost ~0.2 s to import in Pyodide, which the
 # OS's boot should not wait for.
 PLUGINS = {"chat": "llmos.agent.methods", "llm": "llmos.agent.methods"}
-PLUGINS |= {"kernel": "llmos.kernel.service_methods"}
+PLUGINS |= {"kernel": "llmos.kernel.service_methods", "memory": "llmos.memory.methods"}
 
 
 def _load_handler(name: str) -> Handler | None:

@@ -54,15 +54,27 @@ class Os:
         return done, await self.call("chat.get", id=chat["id"])
 
 
-async def make_os(home: Path, server: Server | None, http: Http, sandbox: Any = None) -> Os:
+async def make_os(
+    home: Path,
+    server: Server | None,
+    http: Http,
+    sandbox: Any = None,
+    *,
+    embedder: Any = None,
+    private: Any = None,
+) -> Os:
+    """An OS over real folders in ``home`` (``private`` may replace its private storage);
+    ``embedder`` is an embedding engine to give it memory."""
     (home / "user").mkdir(parents=True, exist_ok=True)
     (home / "private").mkdir(parents=True, exist_ok=True)
     os_ = Os(service=None, home=home)  # type: ignore[arg-type]
     os_.service = await OsService.create(
         DirectoryStorage(str(home / "user")),
-        DirectoryStorage(str(home / "private")),
+        private or DirectoryStorage(str(home / "private")),
         os_.events.append,
     )
+    if embedder is not None:
+        os_.service.embedding_engine = lambda prefer: embedder
     os_.service.http = http
     os_.service.sandbox = sandbox
 

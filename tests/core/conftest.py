@@ -25,7 +25,7 @@ from tests.llm_server import RemoteScriptedLLM, ScriptedLLM
 
 IN_BROWSER = sys.platform == "emscripten"
 # Modules that drive real JS objects: collected only inside Pyodide, where they run in full.
-collect_ignore = [] if IN_BROWSER else ["test_local_browser.py"]
+collect_ignore = [] if IN_BROWSER else ["test_local_browser.py", "test_vector_index_browser.py"]
 BACKENDS = ["memory", "directory", *(["opfs", "indexeddb"] if IN_BROWSER else [])]
 
 
@@ -112,3 +112,23 @@ def http() -> Http:
     from llmos.platform.native_http import NativeHttp
 
     return NativeHttp()
+
+
+# --- memory ---------------------------------------------------------------------------------------
+# The real embedding model: onnxruntime natively; onnxruntime-web (WASM) inside Pyodide, through
+# web/bridges/embedder.mjs, which the harness page imports. One engine per test session.
+_ENGINE: list[Any] = []
+
+
+@pytest.fixture
+def embedding_engine() -> Any:
+    if not _ENGINE:
+        if IN_BROWSER:
+            from llmos.platform.browser.embedder import OrtWebEngine
+
+            _ENGINE.append(OrtWebEngine("wasm"))
+        else:
+            from llmos.platform.native_embedder import OnnxEmbedder
+
+            _ENGINE.append(OnnxEmbedder())
+    return _ENGINE[0]

@@ -1,6 +1,7 @@
 // The embedder in the OS worker: all-MiniLM-L6-v2 (ONNX) in onnxruntime-web, WASM or WebGPU.
 // llmos.platform.browser.embedder calls globalThis.llmosEmbedder:
-//   load({backend, onProgress}) -> {backend, threads, adapter, ms}
+//   load({backend, threads, onProgress}) -> {backend, threads, adapter, ms}
+//     threads: 0 = as many as useful (cross-origin isolated pages only), else that many
 //   embed(ids: Int32Array of B*W token ids (0-padded), batch B, width W) -> Float32Array(B*384)
 // Vectors are mean-pooled over the attention mask and L2-normalised here, as natively.
 // The model and ORT's wasm live in a Cache named after their version, so app updates do not
@@ -60,17 +61,18 @@ async function cachedBytes(path, onProgress, label, share) {
   return bytes;
 }
 
-async function load({ backend: prefer = "auto", onProgress = null } = {}) {
+async function load({ backend: prefer = "auto", threads: wanted = 0, model: modelPath = null, onProgress = null } = {}) {
   if (state && (prefer === "auto" || prefer === state.backend)) return describe();
   const t0 = performance.now();
   const [backend, adapter] = await chooseBackend(prefer);
   const files = BUILD.embedder.files;
   const ort = await import(new URL(files[backend].module, BASE).href);
   const wasm = await cachedBytes(files[backend].wasm, onProgress, "runtime", 0.4);
-  const model = await cachedBytes(BUILD.embedder.model, onProgress, "model", 0.6);
+  const model = await cachedBytes(modelPath || BUILD.embedder.model, onProgress, "model", 0.6);
   ort.env.wasm.wasmPaths = new URL("vendor/ort/", BASE).href;
   ort.env.wasm.wasmBinary = wasm;
-  const threads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
+  const most = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
+  const threads = wanted > 0 ? Math.min(wanted, most) : most;
   ort.env.wasm.numThreads = threads;
   ort.env.logLevel = "error";
   const session = await ort.InferenceSession.create(model, {

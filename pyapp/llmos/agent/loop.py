@@ -44,6 +44,12 @@ PLAN_PROMPT = (
 )
 
 
+MEMORY_PROMPT = (
+    "Memories that may be relevant (from earlier conversations, code runs and the user's "
+    "files). Use them only if they help, and cite each one you use as [m<id>]:"
+)
+
+
 def _stats(completion: Completion, started: float, first: float | None) -> dict[str, Any]:
     """Speed of one model call as the user felt it: time to first token and tokens/s."""
     ended = time.perf_counter()
@@ -55,6 +61,26 @@ def _stats(completion: Completion, started: float, first: float | None) -> dict[
         "completion_tokens": tokens,
         "tokens_per_s": round(tokens / generating, 1) if tokens and generating > 0 else None,
     }
+
+
+def _memory_context(conversation: Conversation | None, limit: int) -> str:
+    """The memories recalled for the current turn, as a block of the system prompt."""
+    if conversation is None:
+        return ""
+    for item in reversed(conversation.items):
+        if item["kind"] == "user":
+            return ""
+        if item["kind"] == "memories":
+            lines = [_memory_line(m) for m in item["items"][:limit]]
+            return MEMORY_PROMPT + "\n" + "\n".join(lines)
+    return ""
+
+
+def _memory_line(memory: dict[str, Any]) -> str:
+    source = memory["source"]
+    return (
+        f"[m{memory['id']}] ({source['type']}: {source['title'] or source['ref']}) {memory['text']}"
+    )
 
 
 def _first_sentence(text: str) -> str:
@@ -142,7 +168,10 @@ class Agent:
         return self._decision.engine == "local"
 
     def _tools(self) -> list[ToolSpec]:
-        names = [n for n in self.definition.tools if n != "delegate" or self.ctx.delegate]
+        unavailable = {"delegate"} if self.ctx.delegate is None else set()
+        if self.ctx.memory is None:
+            unavailable |= {"recall", "remember"}
+        names = [n for n in self.definition.tools if n not in unavailable]
         specs = self.registry.specs(names)
         if not self._local:
             return specs
@@ -150,14 +179,16 @@ class Agent:
             return []
         return [ToolSpec(s.name, _first_sentence(s.description), s.input_schema) for s in specs]
 
-    def _system(self, extra: str = "") -> Message:
+    def _system(self, extra: str = "", conversation: Conversation | None = None) -> Message:
         prompt = self.definition.prompt
         if self._local:
             prompt = prompt.split("\n\n", 1)[0]
-        return Message("system", prompt + (f"\n\n{extra}" if extra else ""))
+        memories = _memory_context(conversation, 2 if self._local else 8)
+        parts = [prompt, memories, extra]
+        return Message("system", "\n\n".join(p for p in parts if p))
 
     async def _plan(self, conversation: Conversation, rec: Recorder) -> None:
-        messages = [self._system(PLAN_PROMPT), *conversation.history()]
+        messages = [self._system(PLAN_PROMPT, conversation), *conversation.history()]
         index = await rec.add({"kind": "plan", "text": ""})
         completion = await self._stream(ChatRequest(messages), rec, index)
         await rec.update(index, text=completion.message.content.strip())
@@ -166,7 +197,7 @@ class Agent:
         self, conversation: Conversation, rec: Recorder, tools: list[ToolSpec]
     ) -> Completion:
         request = ChatRequest(
-            [self._system(), *conversation.history()],
+            [self._system(conversation=conversation), *conversation.history()],
             tools,
             temperature=self.definition.temperature,
         )

@@ -26,6 +26,7 @@ from llmos.llm.router import MODES, Mode, Router, classify_turn
 from llmos.llm.types import ChatRequest, LlmEngine, Message, TextDelta, ToolSpec, Usage
 
 if TYPE_CHECKING:
+    from llmos.memory.host import MemoryHost
     from llmos.service import OsService
 
 import llmos.tools  # noqa: F401  (registers the built-in tools)
@@ -118,6 +119,7 @@ class AgentHost:
             ask=self._asker(chat_id),
             delegate=self._delegator(chat_id, parent, depth) if can_delegate else None,
             kernel_state=self.kernel_state,
+            memory=self.memory(),
         )
         return Agent(definition, TOOLS, engines, self.router(engines), ctx, self.pricing)
 
@@ -163,6 +165,15 @@ class AgentHost:
 
         return ask
 
+    def memory(self) -> MemoryHost | None:
+        """The OS's memory, when this platform has an embedder and the user has it on."""
+        if self.service.embedding_engine is None:
+            return None
+        from llmos.memory.methods import host as memory_host
+
+        memory = memory_host(self.service)
+        return memory if memory.enabled else None
+
     # --- turns -------------------------------------------------------------------------------
     async def send(self, chat_id: str, text: str, edit_index: int | None) -> dict[str, Any]:
         """Run one turn to its end; the turn is registered before anything awaits, so two sends
@@ -190,9 +201,12 @@ class AgentHost:
         if conversation.title == "New chat":
             conversation.title = _title(text)
         rec = Recorder(conversation, self._emit, lambda: self.store.save(conversation))
-        await rec.add({"kind": "user", "text": text})
+        start = await rec.add({"kind": "user", "text": text})
         status: Status
+        memory = self.memory()
         try:
+            if memory is not None:
+                await _recall_into(memory, rec, text, chat_id)
             agent = await self.agent("system", chat_id, conversation)
             status = await agent.run_turn(conversation, rec, classify_turn(text))
         except asyncio.CancelledError:
@@ -202,6 +216,8 @@ class AgentHost:
             await rec.add({"kind": "error", "message": protocol.error_info(error)["message"]})
             status = "error"
         await self.store.save(conversation)
+        if memory is not None:
+            memory.on_turn(chat_id, conversation.title, conversation.items, start)
         usage = conversation.usage_dict()
         self._emit("chat.done", {"chat": chat_id, "status": status, "usage": usage})
         return {"status": status, "usage": usage}
@@ -229,6 +245,19 @@ class AgentHost:
 
     def _emit(self, name: str, data: dict[str, Any]) -> None:
         self.service.emit(protocol.event(name, **data))
+
+
+async def _recall_into(memory: MemoryHost, rec: Recorder, text: str, chat_id: str) -> None:
+    """Add the memories relevant to the user's message to the turn (the model sees them in
+    its system prompt; the chat shows them as citations). Memory failing is a notice."""
+    try:
+        hits = await memory.context_for(text, exclude_ref=chat_id)
+    except Exception as error:
+        message = protocol.error_info(error)["message"]
+        await rec.add({"kind": "notice", "text": f"Memory is unavailable: {message}"})
+        return
+    if hits:
+        await rec.add({"kind": "memories", "items": [h.to_dict() for h in hits]})
 
 
 def _ignore(name: str, data: dict[str, Any]) -> None:

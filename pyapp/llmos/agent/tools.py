@@ -12,7 +12,7 @@ import base64
 import json
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from llmos.agent import schema
 from llmos.errors import LlmosError
@@ -24,6 +24,18 @@ if TYPE_CHECKING:
 
 Ask = Callable[[str, str, dict[str, Any]], Awaitable[bool]]
 Delegate = Callable[[str, str], Awaitable[str]]
+
+
+class MemoryAccess(Protocol):
+    """What the memory tools need (the OS's :class:`llmos.memory.host.MemoryHost`)."""
+
+    async def recall_for_tool(self, query: str, k: int, kinds: list[str] | None) -> str:
+        """Matching memories as text for the model, each with ``[m<id>]`` and its source."""
+        ...
+
+    async def remember_note(self, text: str, title: str) -> list[int]:
+        """Store a note the agent (or user) asked to remember; returns its record ids."""
+        ...
 
 
 @dataclass
@@ -55,7 +67,8 @@ async def _always_no(question: str, tool: str, arguments: dict[str, Any]) -> boo
 @dataclass
 class ToolContext:
     """What tools may touch. ``ask`` asks the user a yes/no question (declined by default);
-    ``delegate`` runs a sub-agent; ``sandbox`` runs Python away from the OS's secrets."""
+    ``delegate`` runs a sub-agent; ``sandbox`` runs Python away from the OS's secrets;
+    ``memory`` recalls and remembers by meaning."""
 
     vfs: Vfs
     sandbox: Sandbox | None = None
@@ -63,6 +76,7 @@ class ToolContext:
     delegate: Delegate | None = None
     on_output: OnOutput | None = None
     kernel_state: dict[str, Any] = field(default_factory=dict)
+    memory: MemoryAccess | None = None
 
 
 Handler = Callable[[dict[str, Any], ToolContext], Awaitable[ToolResult]]

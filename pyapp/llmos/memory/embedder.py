@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from llmos.memory.tokenizer import Chunk, WordPieceTokenizer
 
-MODEL_NAME = "all-MiniLM-L6-v2"
+MODEL_ID = "all-MiniLM-L6-v2-int8"  # the weights: vectors of different models never mix
 DIM = 384
 MAX_TEXT_CHARS = 2_000_000  # ~500 chunks: beyond this a text is refused, not silently cut
 

@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from llmos.errors import LlmosError
-from llmos.memory.embedder import DIM
-
-MODEL_ID = "all-MiniLM-L6-v2-int8"
+from llmos.memory.embedder import DIM, MODEL_ID
 
 
 def find_model() -> Path:

@@ -11,9 +11,7 @@ from typing import Any
 from pyodide.ffi import JsException, create_proxy, to_js
 
 from llmos.errors import LlmosError
-from llmos.memory.embedder import DIM
-
-MODEL_ID = "all-MiniLM-L6-v2-int8"
+from llmos.memory.embedder import DIM, MODEL_ID
 
 
 class OrtWebEngine:

@@ -8,10 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from llmos import protocol
+from llmos.platform.browser.embedder import OrtWebEngine
 from llmos.platform.browser.http import FetchHttp
 from llmos.platform.browser.local_llm import WllamaEngine
 from llmos.platform.browser.sandbox import KernelSandbox
 from llmos.platform.browser.storage import JsStorage
+from llmos.platform.browser.vector_index import JsIndex
 from llmos.service import OsService
 
 
@@ -26,6 +28,10 @@ async def start(
     service.sandbox = KernelSandbox()
     service.engines["local"] = WllamaEngine(
         on_progress=lambda p: service.emit(protocol.event("llm.progress", **p))
+    )
+    service.vector_index = JsIndex
+    service.embedding_engine = lambda prefer: OrtWebEngine(
+        prefer, on_progress=lambda p: service.emit(protocol.event("memory.progress", **p))
     )
 
     async def handle(raw: str) -> str:
