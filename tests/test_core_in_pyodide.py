@@ -16,6 +16,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 import build
 from tests.llm_server import ScriptedLLM
+from tests.tokenizer_corpus import write_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 # pytest and its pure-Python dependencies, installed into Pyodide with micropip (no network).
@@ -90,6 +91,9 @@ def harness(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
             *sorted((ROOT / "tests/core").glob("*.py")),
         ]
     ]
+    # Pyodide has no `tokenizers`: tests/core/test_tokenizer.py reads its reference from here.
+    write_reference(site / "reference/tokenizer.json")
+    tests.append("reference/tokenizer.json")
     llm = ScriptedLLM()  # the LLM endpoint tests' server; Pyodide cannot listen on a port
     announced = {"root": llm.root, "deadUrl": llm.dead_url}
     manifest = {"wheels": wheels, "tests": tests, "llm_server": announced}
