@@ -72,10 +72,10 @@ def terms(text: str, *, for_query: bool = False) -> list[str]:
     characters give overlapping character pairs, so Chinese, Japanese and Korean text is
     searchable without a dictionary; a document's terms also hold each CJK character alone,
     which a query's hold only for a lone character (``猫`` finds ``猫が好き``, while ``東京``
-    looks for the pair, not for either character). Identifiers give
-    their parts too (``read_csv`` -> ``read_csv``, ``read``, ``csv``; ``parseHTTPHeader`` ->
-    ``parse``, ``http``, ``header``), and dotted or dashed names give the whole name too
-    (``main.py``), so an exact file name or error code outranks texts sharing a piece of it.
+    looks for the pair, not for either character). Identifiers give their parts too
+    (``read_csv`` -> ``read_csv``, ``read``, ``csv``; ``parseHTTPHeader`` -> ``parse``,
+    ``http``, ``header``), and dotted or dashed names give the whole name too (``main.py``),
+    so an exact file name or error code outranks texts that share a piece of it.
     """
     folded = _fold(text)
     if folded.isascii():
@@ -391,15 +391,14 @@ class KeywordIndex:
         index._doc_start = reader.column("Q", n_slots + 1)
         index._doc_terms = reader.column("I", n_doc_terms)
         posting_start = reader.column("Q", n_terms + 1)
-        index._postings = [
-            reader.column("I", end - start) for start, end in pairwise(posting_start)
-        ]
+        postings = reader.column("I", posting_start[-1])  # one read, then one slice per term
         reader.finish()
-        index._df = array("I", (len(postings) // 2 for postings in index._postings))
+        index._postings = [postings[start:end] for start, end in pairwise(posting_start)]
+        index._df = array("I", (len(term_postings) // 2 for term_postings in index._postings))
         index._slot_of = dict(zip(index._doc_ids, range(n_slots), strict=True))
         index._live = bytearray(b"\x01" * n_slots)
         index._total_length = sum(index._lengths)
-        _check(index, n_terms, n_doc_terms)
+        _check(index, postings, n_terms)
         return index
 
 
@@ -419,16 +418,17 @@ def _read_header(reader: _Reader) -> tuple[int, int, int, int]:
     return n_terms, n_slots, n_doc_terms, vocabulary_size
 
 
-def _check(index: KeywordIndex, n_terms: int, n_doc_terms: int) -> None:
+def _check(index: KeywordIndex, postings: array[int], n_terms: int) -> None:
     """Refuse a snapshot whose parts disagree, rather than fail later in a search."""
     n_slots = len(index._doc_ids)
     consistent = (
         len(index._terms) == n_terms == len(index._vocab)
-        and index._doc_start[0] == 0
-        and index._doc_start[-1] == n_doc_terms
-        and max(index._doc_terms[0::2], default=-1) < n_terms
-        and all(max(p[0::2], default=-1) < n_slots for p in index._postings)
         and len(index._slot_of) == n_slots
+        and index._doc_start[0] == 0
+        and index._doc_start[-1] == len(index._doc_terms) == len(postings)
+        and sum(map(len, index._postings)) == len(postings)
+        and max(index._doc_terms[0::2], default=-1) < n_terms
+        and max(postings[0::2], default=-1) < n_slots
     )
     if not consistent:
         raise ValueError(_CORRUPT)
