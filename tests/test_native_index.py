@@ -19,9 +19,10 @@ def unit_rows(rng: np.random.Generator, count: int, dim: int = DIM) -> np.ndarra
     return normalised
 
 
-def both(rows: np.ndarray, chunks: int = 1) -> tuple[NumpyIndex, PurePythonIndex]:
+def both(rows: np.ndarray, sizes: tuple[int, ...] = ()) -> tuple[NumpyIndex, PurePythonIndex]:
+    """Both indexes holding ``rows``, added in parts of ``sizes`` (then the rest)."""
     fast, pure = NumpyIndex(rows.shape[1]), PurePythonIndex(rows.shape[1])
-    for part in np.array_split(rows, chunks):
+    for part in np.split(rows, np.cumsum(sizes)):
         fast.add(part.tobytes())
         pure.add(part.tobytes())
     return fast, pure
@@ -32,12 +33,13 @@ def assert_same(got: list[tuple[int, float]], want: list[tuple[int, float]]) -> 
     assert [score for _, score in got] == pytest.approx([score for _, score in want], abs=1e-5)
 
 
-def test_same_results_on_random_data_grown_past_the_first_capacity() -> None:
+def test_same_results_on_random_data_added_in_big_and_small_parts() -> None:
     rng = np.random.default_rng(3)
-    rows = unit_rows(rng, 3000)
-    fast, pure = both(rows, chunks=7)
-    assert len(fast) == len(pure) == 3000
-    for query in unit_rows(rng, 15):
+    rows = unit_rows(rng, 40_000)
+    # whole blocks, a block after a tail, single rows, a tail that fills up and is sealed
+    fast, pure = both(rows, (5000, 7, 1, 300, 9000, *[1] * 50, 4096, 8000, 3000, 3000, 3000))
+    assert len(fast) == len(pure) == 40_000
+    for query in unit_rows(rng, 8):
         q = array("f", query.tobytes())
         assert_same(fast.search(q, 10), pure.search(q, 10))
 

@@ -80,9 +80,11 @@ class PurePythonIndex:
 
     def add(self, vectors: bytes) -> None:
         check_rows(vectors, self.dim)
+        if sys.byteorder == "little":
+            self._rows.frombytes(vectors)
+            return
         added = array("f", vectors)
-        if sys.byteorder != "little":
-            added.byteswap()
+        added.byteswap()
         self._rows.extend(added)
 
     def search(

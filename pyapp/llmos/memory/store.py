@@ -42,6 +42,7 @@ import contextlib
 import hashlib
 import json
 import math
+import operator
 import re
 import struct
 import sys
@@ -170,6 +171,36 @@ class _Columns:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+class _ReadAhead:
+    """Reads files in order, one read ahead of the consumer, so storage works (off-thread in
+    the browser) while Python checks the previous file; at most two files are held at once."""
+
+    def __init__(self, read: Callable[[str], Awaitable[bytes]], names: list[str]) -> None:
+        self._read, self._names = read, names
+        self._pending: asyncio.Future[bytes] | None = None
+
+    def _start(self) -> None:
+        if self._names:
+            self._pending = asyncio.ensure_future(self._read(self._names.pop(0)))
+
+    async def next(self) -> bytes:
+        if self._pending is None:
+            self._start()
+        assert self._pending is not None, "read past the last file"
+        current, self._pending = self._pending, None
+        self._start()
+        return await current
+
+    async def __aenter__(self) -> _ReadAhead:
+        return self
+
+    async def __aexit__(self, *error: object) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            with contextlib.suppress(BaseException):
+                await self._pending
 
 
 @dataclass
@@ -303,7 +334,9 @@ class VectorStore:
         crcs = _native("I", view)[2 * _ROW_WORDS - 1 :: 2 * _ROW_WORDS]
         size, body = ROW.size, ROW.size - 4
         valid = [zlib.crc32(view[r * size : r * size + body]) == crcs[r] for r in range(len(crcs))]
-        committed = max((r + 1 for r, ok in enumerate(valid) if ok), default=0)
+        committed = len(valid)
+        while committed and not valid[committed - 1]:
+            committed -= 1
         if len(data) > committed * size:
             await self._cut(self._name("rows"), committed * size)
         self._columns.extend(view[: committed * size])
@@ -322,6 +355,10 @@ class VectorStore:
         """Ids grow with the row; a valid row out of order is damaged too. Damaged rows take
         their predecessor's id, so ids stay sorted for :func:`bisect` (the live one wins)."""
         ids, previous, out_of_order = self._columns.ids, 0, []
+        in_order = committed and ids[0] > 0 and all(map(operator.lt, ids, ids[1:]))
+        if in_order and 0 not in self._live:  # the usual case: nothing to fix, no Python loop
+            self._next_id = max(self._next_id, ids[-1] + 1)
+            return
         for row in range(committed):
             if self._live[row] and ids[row] > previous:
                 previous = ids[row]
@@ -347,35 +384,46 @@ class VectorStore:
         self._sizes[name] = size
 
     async def _load_vectors(self, committed: int) -> None:
-        per, row_bytes = self._segment_rows, 4 * self.dim
-        segments = -(-committed // per)
+        segments = -(-committed // self._segment_rows)
         for name in [n for n in self._sizes if n.startswith("vectors-")]:
             match = _FILE_NAME.fullmatch(name)
             if match and int(match.group(3)) >= segments:
                 await self._storage.delete(self._path(name))  # only an unfinished add wrote it
                 del self._sizes[name]
-        for segment in range(segments):
-            first = segment * per
-            rows = min(per, committed - first)
-            data = await self._read_if_present(self._name("vectors", segment))
-            expected = rows * row_bytes
-            if len(data) > expected and segment == segments - 1:
-                await self._cut(self._name("vectors", segment), expected)
-            present = min(rows, len(data) // row_bytes)
-            self._verify_vectors(data, first, present)
-            if present < rows:
-                self._report_missing(segment, range(first + present, first + rows))
-            if len(data) != expected:  # cut, or padded where vectors are missing
-                data = data[: present * row_bytes] + bytes((rows - present) * row_bytes)
-            self._index.add(data)
+        reads = _ReadAhead(
+            self._read_if_present, [self._name("vectors", k) for k in range(segments)]
+        )
+        async with reads:
+            for segment in range(segments):
+                await self._add_segment(segment, committed, await reads.next())
+
+    async def _add_segment(self, segment: int, committed: int, data: bytes) -> None:
+        """Check one segment's vectors (cut an unfinished tail) and hand them to the index."""
+        per, row_bytes = self._segment_rows, 4 * self.dim
+        segments = -(-committed // per)
+        first = segment * per
+        rows = min(per, committed - first)
+        expected = rows * row_bytes
+        if len(data) > expected and segment == segments - 1:
+            await self._cut(self._name("vectors", segment), expected)
+        present = min(rows, len(data) // row_bytes)
+        self._verify_vectors(data, first, present)
+        if present < rows:
+            self._report_missing(segment, range(first + present, first + rows))
+        if len(data) != expected:  # cut, or padded where vectors are missing
+            data = data[: present * row_bytes] + bytes((rows - present) * row_bytes)
+        self._index.add(data)
 
     def _verify_vectors(self, data: bytes, first: int, present: int) -> None:
-        view, size, crcs = memoryview(data), 4 * self.dim, self._columns.vector_crc
+        view, size = memoryview(data), 4 * self.dim
+        found = [zlib.crc32(view[i * size : i * size + size]) for i in range(present)]
+        stored = self._columns.vector_crc[first : first + present]
+        if array("I", found) == stored:
+            return
         bad = [
             first + i
             for i in range(present)
-            if zlib.crc32(view[i * size : i * size + size]) != crcs[first + i]
-            and first + i not in self._damaged
+            if found[i] != stored[i] and first + i not in self._damaged
         ]
         if bad:
             self._mark_damaged(bad)
@@ -520,7 +568,7 @@ class VectorStore:
     def _parse_doc(self, row: int, doc: bytes) -> Record | None:
         cols = self._columns
         try:
-            if len(doc) != cols.doc_length[row] or zlib.crc32(doc) != cols.doc_crc[row]:
+            if not self._doc_intact(row, doc):
                 raise ValueError("checksum mismatch")
             data = json.loads(doc)
             source = data["source"]
@@ -542,47 +590,47 @@ class VectorStore:
         return record
 
     async def _with_vectors(self, records: list[Record]) -> list[Record]:
+        vectors = await self._vectors_of([self._live_row(record.id) for record in records])
+        return [
+            Record(r.id, r.kind, r.text, r.metadata, r.created, r.source, _native("f", v))
+            for r, v in zip(records, vectors, strict=True)
+        ]
+
+    async def _vectors_of(self, rows: list[int]) -> list[bytes]:
+        """The packed vectors of ``rows``, read in as few reads as the segments allow."""
         per, size = self._segment_rows, 4 * self.dim
-        rows = [self._live_row(record.id) for record in records]
         by_segment: dict[int, list[int]] = {}
         for n, row in enumerate(rows):
             by_segment.setdefault(row // per, []).append(n)
         vectors: list[bytes] = [b""] * len(rows)
         for segment, members in by_segment.items():
             spans = [((rows[n] % per) * size, size) for n in members]
-            for n, data in zip(
-                members, await self._read_spans(self._name("vectors", segment), spans), strict=True
-            ):
+            found = await self._read_spans(self._name("vectors", segment), spans)
+            for n, data in zip(members, found, strict=True):
                 vectors[n] = data
-        return [
-            Record(r.id, r.kind, r.text, r.metadata, r.created, r.source, _native("f", v))
-            for r, v in zip(records, vectors, strict=True)
-        ]
+        return vectors
 
     async def _read_spans(self, name: str, spans: list[tuple[int, int]]) -> list[bytes]:
         """Read ``(offset, length)`` spans of one file, merging near neighbours into one read."""
         found: list[bytes] = [b""] * len(spans)
-        order = sorted(range(len(spans)), key=lambda n: spans[n][0])
-        group: list[int] = []
-        for n in [*order, -1]:
-            if group and (n < 0 or not self._joins(spans, group, n)):
-                start = spans[group[0]][0]
-                end = max(spans[m][0] + spans[m][1] for m in group)
-                data = await self._storage.read_range(self._path(name), start, end - start)
-                for m in group:
-                    offset, length = spans[m]
-                    found[m] = data[offset - start : offset - start + length]
-                group = []
-            if n >= 0:
-                group.append(n)
+        groups: list[list[int]] = []
+        start = end = 0
+        for n in sorted(range(len(spans)), key=lambda n: spans[n][0]):
+            offset, length = spans[n]
+            if groups and offset - end <= _MERGE_GAP and offset + length - start <= _MAX_READ:
+                groups[-1].append(n)
+                end = max(end, offset + length)
+            else:
+                groups.append([n])
+                start, end = offset, offset + length
+        for group in groups:
+            start = spans[group[0]][0]
+            end = max(spans[m][0] + spans[m][1] for m in group)
+            data = await self._storage.read_range(self._path(name), start, end - start)
+            for m in group:
+                offset, length = spans[m]
+                found[m] = data[offset - start : offset - start + length]
         return found
-
-    @staticmethod
-    def _joins(spans: list[tuple[int, int]], group: list[int], n: int) -> bool:
-        start = spans[group[0]][0]
-        end = max(spans[m][0] + spans[m][1] for m in group)
-        offset, length = spans[n]
-        return offset - end <= _MERGE_GAP and offset + length - start <= _MAX_READ
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -625,7 +673,7 @@ class VectorStore:
 
     def _pack_row(self, row_id: int, item: _Prepared, doc_offset: int) -> bytes:
         source = item.record.source
-        body = ROW.pack(
+        return _row_bytes(
             row_id,
             item.created,
             _hash(source.ref, 8),
@@ -635,9 +683,7 @@ class VectorStore:
             zlib.crc32(item.doc),
             _hash(item.record.kind, 4),
             _hash(source.type, 4),
-            0,
-        )[:-4]
-        return body + struct.pack("<I", zlib.crc32(body))
+        )
 
     async def add(self, items: Sequence[NewRecord]) -> list[int]:
         """Store new records; returns their ids. Every item is checked before anything is
@@ -746,19 +792,23 @@ class VectorStore:
 
     async def compact(self) -> None:
         """Rewrite the store with its live records only (deleted and damaged ones go), as the
-        next generation; crash-safe at every step. Afterwards :attr:`problems` is empty."""
+        next generation; crash-safe at every step. Afterwards :attr:`problems` is empty.
+        Records are copied as bytes (their ids stay), nothing is parsed or re-encoded."""
         async with self._lock:
             await self._recover_if_dirty()
+            cols = self._columns
             rows = [row for row in range(len(self._live)) if self._live[row]]
-            records = await self._read_records(rows, with_vectors=True)
-            manifest = {
-                **self._manifest,
-                "generation": self.generation + 1,
-                "next_id": self._next_id,
-            }
+            spans = [(cols.doc_offset[r], cols.doc_length[r]) for r in rows]
+            docs = await self._read_spans(self._name("docs"), spans)
+            intact = [self._doc_intact(r, doc) for r, doc in zip(rows, docs, strict=True)]
+            rows = list(compress(rows, intact))
+            docs = list(compress(docs, intact))
+            vectors = await self._vectors_of(rows)
+            manifest = {**self._manifest, "generation": self.generation + 1}
+            manifest["next_id"] = self._next_id
             new = VectorStore(self._storage, self._folder, manifest, self._index_factory)
             try:
-                await new._write_all(records)
+                await new._write_generation(cols, rows, docs, vectors)
             except BaseException:
                 with contextlib.suppress(LlmosError):
                     await new._remove_written()
@@ -772,31 +822,49 @@ class VectorStore:
             self._reset()
             await self._load()
 
+    def _doc_intact(self, row: int, doc: bytes) -> bool:
+        cols = self._columns
+        return len(doc) == cols.doc_length[row] and zlib.crc32(doc) == cols.doc_crc[row]
+
     async def _remove_written(self) -> None:
         for entry in await self._storage.list(self._folder):
             match = _FILE_NAME.fullmatch(entry.name)
             if match and int(match.group(2)) == self.generation:
                 await self._storage.delete(entry.path)
 
-    async def _write_all(self, records: list[Record]) -> None:
-        """Write this (new, empty) generation's files in one go each."""
-        prepared = [
-            _Prepared(_packed(r.vector or array("f")), _encode(_doc_of(r)), _as_new(r), r.created)
-            for r in records
-        ]
-        docs = b"".join(p.doc + b"\n" for p in prepared)
-        rows, offset = [], 0
-        for record, item in zip(records, prepared, strict=True):
-            rows.append(self._pack_row(record.id, item, offset))
-            offset += len(item.doc) + 1
-        per = self._segment_rows
-        for segment in range(-(-len(prepared) // per)):
-            chunk = prepared[segment * per : (segment + 1) * per]
-            await self._storage.write(
-                self._path(self._name("vectors", segment)), b"".join(p.vector for p in chunk)
+    async def _write_generation(
+        self, cols: _Columns, rows: list[int], docs: list[bytes], vectors: list[bytes]
+    ) -> None:
+        """Write this (new, empty) generation's files, one write each: the given rows of
+        ``cols`` with their docs and vectors, renumbered from row 0."""
+        table, offset = [], 0
+        for row, doc in zip(rows, docs, strict=True):
+            table.append(
+                _row_bytes(
+                    cols.ids[row],
+                    cols.created[row],
+                    cols.ref_hash[row],
+                    offset,
+                    cols.doc_length[row],
+                    cols.vector_crc[row],
+                    cols.doc_crc[row],
+                    cols.kind_hash[row],
+                    cols.type_hash[row],
+                )
             )
-        await self._storage.write(self._path(self._name("docs")), docs)
-        await self._storage.write(self._path(self._name("rows")), b"".join(rows))
+            offset += len(doc) + 1
+        per = self._segment_rows
+        for segment in range(-(-len(rows) // per)):
+            chunk = b"".join(vectors[segment * per : (segment + 1) * per])
+            await self._storage.write(self._path(self._name("vectors", segment)), chunk)
+        await self._storage.write(self._path(self._name("docs")), b"".join(d + b"\n" for d in docs))
+        await self._storage.write(self._path(self._name("rows")), b"".join(table))
+
+
+def _row_bytes(*fields: float) -> bytes:
+    """One row of the table: the fields of :data:`ROW` before its checksum, then the checksum."""
+    body = ROW.pack(*fields, 0)[:-4]
+    return body + struct.pack("<I", zlib.crc32(body))
 
 
 def _packed(vector: array[float]) -> bytes:
@@ -828,13 +896,6 @@ def _doc_of(record: Record) -> dict[str, Any]:
         "created": record.created,
         "source": {"type": source.type, "ref": source.ref, "title": source.title},
     }
-
-
-def _as_new(record: Record) -> NewRecord:
-    vector = record.vector if record.vector is not None else array("f")
-    return NewRecord(
-        record.kind, record.text, record.metadata, record.source, vector, record.created
-    )
 
 
 def _manifest_bytes(manifest: dict[str, Any]) -> bytes:

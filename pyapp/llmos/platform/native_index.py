@@ -10,15 +10,20 @@ from numpy.typing import NDArray
 
 from llmos.memory.index import Allowed, check_rows
 
-_FIRST_CAPACITY = 1024
+_BLOCK_ROWS = 8192
 
 
 class NumpyIndex:
-    """Rows in a preallocated matrix that doubles when full, so adding is amortised O(rows)."""
+    """Rows in float32 blocks. An add of many rows (a store segment at open) becomes a block as
+    it is, a zero-copy view of its bytes; small adds fill a preallocated tail block that doubles
+    as it grows and is sealed at :data:`_BLOCK_ROWS`. A search is one matrix-vector product per
+    block, then one partial sort."""
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
-        self._matrix: NDArray[np.float32] = np.empty((_FIRST_CAPACITY, dim), np.float32)
+        self._blocks: list[NDArray[np.float32]] = []
+        self._tail: NDArray[np.float32] = np.empty((256, dim), np.float32)
+        self._tail_rows = 0
         self._count = 0
 
     def __len__(self) -> int:
@@ -26,14 +31,30 @@ class NumpyIndex:
 
     def add(self, vectors: bytes) -> None:
         added = check_rows(vectors, self.dim)
-        needed = self._count + added
-        if needed > len(self._matrix):
-            grown = np.empty((max(needed, 2 * len(self._matrix)), self.dim), np.float32)
-            grown[: self._count] = self._matrix[: self._count]
-            self._matrix = grown
         rows = np.frombuffer(vectors, dtype="<f4").reshape(added, self.dim)
-        self._matrix[self._count : needed] = rows
-        self._count = needed
+        if added >= _BLOCK_ROWS // 2:
+            self._seal_tail()
+            self._blocks.append(rows if isinstance(vectors, bytes) else rows.copy())
+        elif added:
+            self._add_to_tail(rows)
+        self._count += added
+
+    def _add_to_tail(self, rows: NDArray[np.float32]) -> None:
+        needed = self._tail_rows + len(rows)
+        if needed > len(self._tail):
+            grown = np.empty((max(needed, 2 * len(self._tail)), self.dim), np.float32)
+            grown[: self._tail_rows] = self._tail[: self._tail_rows]
+            self._tail = grown
+        self._tail[self._tail_rows : needed] = rows
+        self._tail_rows = needed
+        if self._tail_rows >= _BLOCK_ROWS:
+            self._seal_tail()
+
+    def _seal_tail(self) -> None:
+        if self._tail_rows:
+            self._blocks.append(self._tail[: self._tail_rows])
+            self._tail = np.empty((256, self.dim), np.float32)
+            self._tail_rows = 0
 
     def search(
         self, query: array[float], k: int, allowed: Allowed = None
@@ -41,7 +62,9 @@ class NumpyIndex:
         k = min(k, self._count)
         if k <= 0:
             return []
-        scores = self._matrix[: self._count] @ np.asarray(query, dtype=np.float32)
+        q = np.asarray(query, dtype=np.float32)
+        parts = [block @ q for block in self._blocks]
+        scores = np.concatenate([*parts, self._tail[: self._tail_rows] @ q])
         if allowed is not None:
             mask = _as_mask(allowed, self._count)
             k = min(k, int(np.count_nonzero(mask)))
