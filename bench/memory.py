@@ -176,7 +176,8 @@ EMBED_JS = """async ([batches, reps]) => {
     const width = Math.max(...batch.map((ids) => ids.length));
     const flat = new Int32Array(batch.length * width);
     batch.forEach((ids, row) => flat.set(ids, row * width));
-    await globalThis.llmosEmbedder.embed(flat, batch.length, width);
+    const lengths = Int32Array.from(batch, (ids) => ids.length);
+    await globalThis.llmosEmbedder.embed(flat, batch.length, width, lengths);
   };
   await run(batches[0]);
   const t0 = performance.now();

@@ -102,14 +102,22 @@ def test_webgpu_vectors_match_native_onnxruntime(  # noqa: PLR0917 (pytest fixtu
     assert worst >= MIN_COSINE, f"worst cosine {worst}"
 
 
+WAIT_COUNT_JS = """async (n) => {
+  const until = performance.now() + 120000;
+  for (;;) {
+    const stats = (await window.llmos.request('memory.stats', {})).result;
+    if (stats && stats.count >= n) return stats;
+    if (performance.now() > until) return stats;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}"""
+
+
 def _wait_count(page: Page, at_least: int) -> dict[str, Any]:
-    page.wait_for_function(
-        "async (n) => (await window.llmos.request('memory.stats', {})).result?.count >= n",
-        arg=at_least,
-        timeout=60_000,
-        polling=250,
-    )
-    return dict(call(page, "memory.stats"))
+    """The memory's stats once it holds ``at_least`` records (writes run in the background)."""
+    stats: dict[str, Any] = page.evaluate(WAIT_COUNT_JS, at_least)
+    assert stats["count"] >= at_least, stats
+    return stats
 
 
 def test_memory_survives_reload_and_browser_restart(

@@ -2,7 +2,8 @@
 // llmos.platform.browser.embedder calls globalThis.llmosEmbedder:
 //   load({backend, threads, onProgress}) -> {backend, threads, adapter, ms}
 //     threads: 0 = as many as useful (cross-origin isolated pages only), else that many
-//   embed(ids: Int32Array of B*W token ids (0-padded), batch B, width W) -> Float32Array(B*384)
+//   embed(ids: Int32Array of B*W token ids (0-padded), batch B, width W, lengths: Int32Array(B))
+//     -> Float32Array(B*384). Lengths, not zeros, mark padding: a text may contain "[PAD]" (id 0).
 // Vectors are mean-pooled over the attention mask and L2-normalised here, as natively.
 // The model and ORT's wasm live in a Cache named after their version, so app updates do not
 // download them again; ORT's small .mjs glue is precached with the app by the service worker.
@@ -87,14 +88,14 @@ function describe(ms = 0) {
   return { backend: state.backend, threads: state.threads, adapter: state.adapter, ms };
 }
 
-async function embed(ids, batch, width) {
+async function embed(ids, batch, width, lengths) {
   if (!state) throw new Error("The embedder is not loaded.");
   const { ort, session } = state;
   const n = batch * width;
   const inputIds = new BigInt64Array(n), mask = new BigInt64Array(n);
   for (let i = 0; i < n; i++) {
     inputIds[i] = BigInt(ids[i]);
-    mask[i] = ids[i] === 0 ? 0n : 1n;
+    mask[i] = i % width < lengths[Math.floor(i / width)] ? 1n : 0n;
   }
   const shape = [batch, width];
   const out = await session.run({
@@ -105,17 +106,16 @@ async function embed(ids, batch, width) {
   const hidden = out.last_hidden_state;
   const data = hidden.location === "cpu" ? hidden.data : await hidden.getData();
   hidden.dispose?.();
-  return pool(data, ids, batch, width);
+  return pool(data, lengths, batch, width);
 }
 
-function pool(hidden, ids, batch, width) {
+function pool(hidden, lengths, batch, width) {
   const vectors = new Float32Array(batch * DIM);
   const sum = new Float64Array(DIM);
   for (let b = 0; b < batch; b++) {
     sum.fill(0);
     let count = 0;
-    for (let t = 0; t < width; t++) {
-      if (ids[b * width + t] === 0) continue;
+    for (let t = 0; t < lengths[b]; t++) {
       count++;
       const base = (b * width + t) * DIM;
       for (let d = 0; d < DIM; d++) sum[d] += hidden[base + d];

@@ -66,8 +66,10 @@ class OrtWebEngine:
             flat[row * width : row * width + len(ids)] = array("i", ids)
         ids_js = js.Int32Array.new(len(flat))
         ids_js.assign(flat)
+        lengths = js.Int32Array.new(len(batch))
+        lengths.assign(array("i", [len(ids) for ids in batch]))
         try:
-            out = await js.llmosEmbedder.embed(ids_js, len(batch), width)
+            out = await js.llmosEmbedder.embed(ids_js, len(batch), width, lengths)
         except JsException as error:
             raise LlmosError(f"The embedding model failed: {error}") from error
         data = array("f", out.to_bytes())
