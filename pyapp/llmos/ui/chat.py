@@ -11,6 +11,7 @@ import json
 from js import window
 
 from llmos.ui import bridge, dom
+from llmos.ui.memory import cite, plural, source_label
 
 STATUS_TEXT = {
     "final": "",
@@ -497,6 +498,32 @@ def render_notice(item):
     return dom.element("div", item.get("text") or item.get("message") or "", "msg msg-notice")
 
 
+def render_memories(item):
+    """The memories recalled for the message above, folded; each citation opens the Memory
+    panel on its item (``MemoryPanel.citation_click`` listens on the log)."""
+    memories = item.get("items") or []
+    node = dom.element("details", "", "memories-card")
+    summary = dom.element("summary")
+    summary.append(dom.element("span", "Recalled " + plural(len(memories), "memory", "memories")))
+    ids = " ".join(cite(memory.get("id")) for memory in memories)
+    summary.append(dom.element("span", ids, "cite-list"))
+    node.append(summary)
+    listing = dom.element("ul", "", "memories-list")
+    for memory in memories:
+        button = dom.element("button", "", "cite")
+        button.type = "button"
+        button.title = "Open " + cite(memory.get("id")) + " in the Memory panel"
+        button.setAttribute("data-memory-id", str(memory.get("id")))
+        button.append(dom.element("span", cite(memory.get("id")), "cite-id"))
+        button.append(dom.element("span", source_label(memory.get("source")), "cite-source"))
+        button.append(dom.element("span", str(memory.get("text") or ""), "cite-snippet"))
+        row = dom.element("li")
+        row.append(button)
+        listing.append(row)
+    node.append(listing)
+    return node
+
+
 RENDERERS = {
     "user": render_user,
     "assistant": render_assistant,
@@ -505,6 +532,7 @@ RENDERERS = {
     "tool": render_tool,
     "error": render_error,
     "notice": render_notice,
+    "memories": render_memories,
 }
 
 

@@ -1,4 +1,5 @@
-"""UI entry point: wires the boot progress bar, explorer/editor, console, chat and settings."""
+"""UI entry point: wires the boot progress bar, explorer/editor, console, chat, settings and the
+memory panel."""
 
 import asyncio
 
@@ -8,12 +9,37 @@ from llmos.ui import bridge, dom
 from llmos.ui.chat import Chat
 from llmos.ui.console import Console
 from llmos.ui.files import Files
+from llmos.ui.memory import MemoryPanel
 from llmos.ui.settings import SettingsPanel
 
 files = Files()
 console = Console()
 chat = Chat()
 settings = SettingsPanel()
+
+
+async def open_file(path):
+    """Show a file in the explorer and the editor (a memory's source)."""
+    parts = path.split("/")
+    for end in range(1, len(parts)):
+        files.expanded["/".join(parts[:end])] = True
+    files.selected = path
+    await files.open(path)
+    await files.refresh()
+    files.text.focus()
+
+
+async def open_chat(chat_id, index):
+    """Open a conversation at one of its items (a memory's source)."""
+    await chat.open(chat_id)
+    if index is not None and index < len(chat.nodes):
+        chat.nodes[index].scrollIntoView()
+
+
+memory = MemoryPanel(
+    lambda path: files.spawn(open_file(path)),
+    lambda chat_id, index: chat.spawn(open_chat(chat_id, index)),
+)
 progress = {"os": 0, "kernel": 0}
 stages = {"os": "", "kernel": ""}
 
@@ -37,6 +63,8 @@ def on_event(name, data):
         asyncio.create_task(chat.start())
     elif name.startswith("chat.") or name.startswith("llm."):
         chat.on_event(name, data)
+    elif name.startswith("memory."):
+        memory.on_event(name, data)
     elif name == "llmos.ready":
         dom.by_id("boot").classList.add("done")
         mode = "isolated" if data.get("isolated") else "not isolated"
@@ -75,7 +103,8 @@ async def start_files():
 
 
 def on_key(event):
-    """Shortcuts: Ctrl+S save, Esc stop, Ctrl+, settings, Alt+Shift+C chat, Alt+Shift+N new."""
+    """Shortcuts: Ctrl+S save, Esc stop, Ctrl+, settings, Alt+Shift+C chat, Alt+Shift+N new,
+    Alt+Shift+M memory."""
     ctrl = event.ctrlKey or event.metaKey
     in_chat = dom.by_id("chat").contains(event.target)
     in_dialog = bool(document.querySelector("dialog[open]"))
@@ -91,6 +120,9 @@ def on_key(event):
     elif event.altKey and event.shiftKey and event.code == "KeyN" and chat.available:
         event.preventDefault()
         chat.spawn(chat.new())
+    elif event.altKey and event.shiftKey and event.code == "KeyM":
+        event.preventDefault()
+        memory.show()
     elif in_dialog:
         return
     elif event.key == "Escape" and chat.is_running() and (in_chat or not console.running):
@@ -110,6 +142,7 @@ def on_before_unload(event):
 dom.on(document, "keydown", on_key)
 dom.on(window, "beforeunload", on_before_unload)
 dom.on(dom.by_id("update-apply"), "click", lambda e: window.llmosBridge.applyUpdate())
+dom.on(dom.by_id("chat-log"), "click", memory.citation_click)
 bridge.subscribe(on_event)
 document.body.setAttribute("data-ui", "1")
 window.llmosTimings.uiReady = window.performance.now()
