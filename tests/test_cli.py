@@ -13,10 +13,16 @@ import llmos
 from tests.llm_server import ScriptedLLM, text, tool_calls
 
 
-def llmos_cmd(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+def llmos_cmd(
+    *args: str, stdin: bytes = b"", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     code = "import sys; from llmos.cli import main; sys.exit(main())"
     return subprocess.run(
-        [sys.executable, "-c", code, *args], input=stdin, capture_output=True, check=False
+        [sys.executable, "-c", code, *args],
+        input=stdin,
+        capture_output=True,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -70,7 +76,11 @@ def test_chat_runs_the_agent_on_the_workspace_with_the_key_from_the_environment(
             ],
             capture_output=True,
             check=False,
-            env={**os.environ, "LLMOS_API_KEY": "sk-cli-secret"},
+            env={
+                **os.environ,
+                "LLMOS_API_KEY": "sk-cli-secret",
+                "LLMOS_MEMORY": str(tmp_path / "memory"),
+            },
         )
     assert out.returncode == 0, out.stderr.decode()
     assert (tmp_path / "squares.txt").read_text() == "[0, 1, 4, 9, 16]"
@@ -78,7 +88,27 @@ def test_chat_runs_the_agent_on_the_workspace_with_the_key_from_the_environment(
     assert "[execute_python ok]" in out.stderr.decode()
     assert not [
         p for p in tmp_path.rglob("*") if p.is_file() and b"sk-cli-secret" in p.read_bytes()
-    ]
+    ], "the key is in no file, memory included"
+
+
+def test_chat_remembers_across_runs_outside_the_workspace(tmp_path: Path) -> None:
+    workspace, memory = tmp_path / "ws", tmp_path / "memory"
+    workspace.mkdir()
+    env = {"LLMOS_API_KEY": "sk-k", "LLMOS_MEMORY": str(memory)}
+    args = ["--workspace", str(workspace), "--model", "m"]
+    with ScriptedLLM() as llm:
+        llm.queue(text("Noted: your locker number is 4711."))
+        first = llmos_cmd(*args, "--base-url", llm.url, "chat", "my locker number is 4711", env=env)
+        assert first.returncode == 0, first.stderr.decode()
+        llm.queue(text("It is 4711."))
+        question = "what is my locker number?"
+        second = llmos_cmd(*args, "--base-url", llm.url, "chat", question, env=env)
+        assert second.returncode == 0, second.stderr.decode()
+        system = llm.requests[-1]["body"]["messages"][0]["content"]
+    assert "my locker number is 4711" in system, "the first run's turn was recalled"
+    assert (memory / "memory" / "manifest.json").exists()
+    kept = {p.relative_to(workspace).parts[0] for p in workspace.rglob("*")}
+    assert kept == {"chats", "README.md"}, "memory stays out of the workspace"
 
 
 def test_chat_reports_a_refused_key_readably(tmp_path: Path) -> None:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import llmos
@@ -77,6 +79,7 @@ async def _chat(workspace: str, message: str, base_url: str, model: str) -> int:
 
     service = await OsService.create(DirectoryStorage(workspace), MemoryStorage(), _show)
     service.http = NativeHttp()
+    _give_memory(service, workspace)
     with tempfile.TemporaryDirectory(prefix="llmos-kernel-") as kernel_dir:
         service.sandbox = sandbox = SubprocessSandbox(kernel_dir)
         try:
@@ -87,8 +90,36 @@ async def _chat(workspace: str, message: str, base_url: str, model: str) -> int:
             done = await _request(service, "chat.send", id=chat["id"], text=message)
         finally:
             await sandbox.close()
+    if service.memory_host is not None:  # the turn is remembered before the process ends
+        from llmos.memory.methods import host
+
+        await host(service).idle()
     print()
     return STATUS_CODES.get(done["status"], 1)
+
+
+def memory_folder(workspace: str) -> Path:
+    """Where the memory of a workspace lives: ``$LLMOS_MEMORY``, else a folder per workspace
+    under ``~/.local/share/llmos/memory`` (outside the workspace, so it never lands in git)."""
+    explicit = os.environ.get("LLMOS_MEMORY")
+    if explicit:
+        return Path(explicit)
+    key = hashlib.sha256(str(Path(workspace).resolve()).encode()).hexdigest()[:16]
+    return Path.home() / ".local" / "share" / "llmos" / "memory" / key
+
+
+def _give_memory(service: OsService, workspace: str) -> None:
+    """Memory natively: onnxruntime and the embedding model, when installed."""
+    try:
+        from llmos.platform.native_embedder import OnnxEmbedder, find_model
+
+        find_model()
+        engine = OnnxEmbedder()
+    except (ImportError, LlmosError) as error:
+        print(f"[memory] off: {error}", file=sys.stderr)
+        return
+    service.memory_storage = DirectoryStorage(memory_folder(workspace))
+    service.embedding_engine = lambda prefer: engine
 
 
 async def _request(service: OsService, method: str, **params: Any) -> Any:

@@ -87,6 +87,7 @@ class OsService:
         self.agent_host: object | None = None  # llmos.agent.methods.AgentHost, made on first use
         self.embedding_engine: Callable[[str], EmbeddingEngine] | None = None
         self.vector_index: Callable[[int], VectorIndex] | None = None  # None: the default
+        self.memory_storage: Storage | None = None  # where memory lives; None: in ``private``
         self.memory_host: object | None = None  # llmos.memory.host.MemoryHost, made on first use
         vfs.subscribe(self._on_change)
 

@@ -28,6 +28,7 @@ from llmos.memory.recall import RecallWeights, fuse
 from llmos.memory.store import Filter, NewRecord, Record, Source, VectorStore
 
 if TYPE_CHECKING:
+    from llmos.platform import Storage
     from llmos.service import OsService
     from llmos.vfs import Change
 
@@ -125,10 +126,8 @@ class MemoryHost:
         """The vector store and its keyword index, opened once."""
         async with self._opening:
             if self._store is None:
-                if self.service.private is None:
-                    raise LlmosError("This OS has no private storage for memory.")
                 store = await VectorStore.open(
-                    self.service.private,
+                    self._storage(),
                     FOLDER,
                     dim=DIM,
                     model=MODEL_ID,
@@ -137,6 +136,12 @@ class MemoryHost:
                 self._keywords = await self._load_keywords(store)
                 self._store = store
             return self._store
+
+    def _storage(self) -> Storage:
+        storage = self.service.memory_storage or self.service.private
+        if storage is None:
+            raise LlmosError("This OS has no private storage for memory.")
+        return storage
 
     def _engine_factory(self) -> Callable[[str], Any]:
         factory = self.service.embedding_engine
@@ -159,8 +164,7 @@ class MemoryHost:
 
     async def _load_keywords(self, store: VectorStore) -> KeywordIndex:
         """The saved keyword index if it matches the store, else one rebuilt from the texts."""
-        storage = self.service.private
-        assert storage is not None
+        storage = self._storage()
         ids = store.ids()
         try:
             saved = KeywordIndex.from_bytes(await storage.read(KEYWORD_SNAPSHOT))
@@ -272,10 +276,10 @@ class MemoryHost:
             await asyncio.wait([self._worker])
 
     async def _save_keywords(self) -> None:
-        if not self._keywords_dirty or self._keywords is None or self.service.private is None:
+        if not self._keywords_dirty or self._keywords is None:
             return
         try:
-            await self.service.private.write(KEYWORD_SNAPSHOT, self._keywords.to_bytes())
+            await self._storage().write(KEYWORD_SNAPSHOT, self._keywords.to_bytes())
             self._keywords_dirty = False
         except QuotaError as error:  # the index is rebuilt from the texts at the next open
             self.notice(str(error))
