@@ -44,6 +44,18 @@ def test_same_results_on_random_data_added_in_big_and_small_parts() -> None:
         assert_same(fast.search(q, 10), pure.search(q, 10))
 
 
+def test_same_results_when_searches_come_between_adds() -> None:
+    rng = np.random.default_rng(8)
+    fast, pure = NumpyIndex(DIM), PurePythonIndex(DIM)
+    for size in (500, 1, 1, 700, 2000, 1, 3000, 5):  # fits the matrix, waits, grows it
+        part = unit_rows(rng, size).tobytes()
+        fast.add(part)
+        pure.add(part)
+        q = array("f", unit_rows(rng, 1)[0].tobytes())
+        assert_same(fast.search(q, 10), pure.search(q, 10))
+    assert len(fast) == len(pure) == 6208
+
+
 def test_same_results_under_masks_of_every_accepted_type() -> None:
     rng = np.random.default_rng(4)
     rows = unit_rows(rng, 500)

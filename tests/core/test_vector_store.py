@@ -446,24 +446,27 @@ async def test_a_crash_at_any_step_of_compaction_keeps_every_live_record(
 # --- damage and bad input ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("row", [2, 5])  # one in the middle, the last one
 async def test_damaged_vectors_are_left_out_and_listed_and_nothing_is_deleted(
-    storage: Storage,
+    storage: Storage, row: int
 ) -> None:
     _store, items = await filled(storage, 6)
     segment = await file_named(storage, "vectors-")
     data = bytearray(await storage.read(segment))
-    data[2 * 4 * DIM + 5] ^= 0xFF  # inside the vector of record 3
+    data[row * 4 * DIM + 5] ^= 0xFF
     await storage.write(segment, bytes(data))
     damaged = await snapshot(storage)
     reopened = await open_store(storage)
     assert len(reopened.problems) == 1
-    assert "records 3" in reopened.problems[0]
+    assert f"records {row + 1} are damaged" in reopened.problems[0]
     assert "vectors-1-0.f32" in reopened.problems[0]
-    assert reopened.ids() == [1, 2, 4, 5, 6]
-    assert 3 not in [i for i, _ in reopened.search(items[2].vector, 6)]
-    assert reopened.search(items[3].vector, 1)[0][0] == 4
-    assert (await reopened.get(6)).text == "memory number 5"
+    assert reopened.ids() == [i for i in range(1, 7) if i != row + 1]
+    assert row + 1 not in [i for i, _ in reopened.search(items[row].vector, 6)]
+    assert reopened.search(items[3 - row % 2].vector, 1)[0][0] == 4 - row % 2
+    assert (await reopened.get(1)).text == "memory number 0"
     assert await snapshot(storage) == damaged
+    assert await reopened.add([new(9, random.Random(9))]) == [7]
+    assert (await open_store(storage)).ids() == [i for i in range(1, 8) if i != row + 1]
 
 
 async def test_a_damaged_row_is_left_out_and_the_rows_after_it_stay(storage: Storage) -> None:

@@ -10,20 +10,18 @@ from numpy.typing import NDArray
 
 from llmos.memory.index import Allowed, check_rows
 
-_BLOCK_ROWS = 8192
-
 
 class NumpyIndex:
-    """Rows in float32 blocks. An add of many rows (a store segment at open) becomes a block as
-    it is, a zero-copy view of its bytes; small adds fill a preallocated tail block that doubles
-    as it grows and is sealed at :data:`_BLOCK_ROWS`. A search is one matrix-vector product per
-    block, then one partial sort."""
+    """Rows in one preallocated float32 matrix that grows by doubling, so a search is a single
+    matrix-vector product (one BLAS call: many small ones stall on BLAS threads when cores
+    are busy). Rows that do not fit wait as zero-copy views of the bytes they came in, and
+    join the matrix at the next search: opening a store copies no vectors."""
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
-        self._blocks: list[NDArray[np.float32]] = []
-        self._tail: NDArray[np.float32] = np.empty((256, dim), np.float32)
-        self._tail_rows = 0
+        self._matrix: NDArray[np.float32] = np.empty((0, dim), np.float32)
+        self._settled = 0  # rows in the matrix; the rest wait in _waiting
+        self._waiting: list[NDArray[np.float32]] = []
         self._count = 0
 
     def __len__(self) -> int:
@@ -32,29 +30,24 @@ class NumpyIndex:
     def add(self, vectors: bytes) -> None:
         added = check_rows(vectors, self.dim)
         rows = np.frombuffer(vectors, dtype="<f4").reshape(added, self.dim)
-        if added >= _BLOCK_ROWS // 2:
-            self._seal_tail()
-            self._blocks.append(rows if isinstance(vectors, bytes) else rows.copy())
+        if not self._waiting and self._settled + added <= len(self._matrix):
+            self._matrix[self._settled : self._settled + added] = rows
+            self._settled += added
         elif added:
-            self._add_to_tail(rows)
+            self._waiting.append(rows if isinstance(vectors, bytes) else rows.copy())
         self._count += added
 
-    def _add_to_tail(self, rows: NDArray[np.float32]) -> None:
-        needed = self._tail_rows + len(rows)
-        if needed > len(self._tail):
-            grown = np.empty((max(needed, 2 * len(self._tail)), self.dim), np.float32)
-            grown[: self._tail_rows] = self._tail[: self._tail_rows]
-            self._tail = grown
-        self._tail[self._tail_rows : needed] = rows
-        self._tail_rows = needed
-        if self._tail_rows >= _BLOCK_ROWS:
-            self._seal_tail()
-
-    def _seal_tail(self) -> None:
-        if self._tail_rows:
-            self._blocks.append(self._tail[: self._tail_rows])
-            self._tail = np.empty((256, self.dim), np.float32)
-            self._tail_rows = 0
+    def _settle(self) -> None:
+        if not self._waiting:
+            return
+        if self._count > len(self._matrix):
+            grown = np.empty((max(self._count, 2 * len(self._matrix), 1024), self.dim), np.float32)
+            grown[: self._settled] = self._matrix[: self._settled]
+            self._matrix = grown
+        for rows in self._waiting:
+            self._matrix[self._settled : self._settled + len(rows)] = rows
+            self._settled += len(rows)
+        self._waiting = []
 
     def search(
         self, query: array[float], k: int, allowed: Allowed = None
@@ -62,9 +55,8 @@ class NumpyIndex:
         k = min(k, self._count)
         if k <= 0:
             return []
-        q = np.asarray(query, dtype=np.float32)
-        parts = [block @ q for block in self._blocks]
-        scores = np.concatenate([*parts, self._tail[: self._tail_rows] @ q])
+        self._settle()
+        scores = self._matrix[: self._count] @ np.asarray(query, dtype=np.float32)
         if allowed is not None:
             mask = _as_mask(allowed, self._count)
             k = min(k, int(np.count_nonzero(mask)))
