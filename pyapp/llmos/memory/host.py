@@ -405,10 +405,9 @@ class MemoryHost:
         wide = max(50, k * 5)
         skip = _excluded(store, exclude_ref)
         vector_hits = [h for h in store.search(vector, wide + len(skip), where) if h[0] not in skip]
-        allowed = set(store.ids(where)) - skip
         keywords = self._keywords
         assert keywords is not None
-        keyword_hits = keywords.search(query, wide, allowed.__contains__)
+        keyword_hits = keywords.search(query, wide, _allowed(store, where, skip))
         candidates = {i for i, _ in vector_hits} | {i for i, _ in keyword_hits}
         missing_kw = candidates - {i for i, _ in keyword_hits}
         keyword_hits = [*keyword_hits, *keywords.score(query, missing_kw).items()]
@@ -552,6 +551,15 @@ class MemoryHost:
         report["imported"] += len(ids)
         self._keywords_dirty = True
         self._changed()
+
+
+def _allowed(store: VectorStore, where: Filter, skip: set[int]) -> Callable[[int], bool] | None:
+    """The keyword search's filter; ``None`` when every live record may come back (the
+    keyword index only holds live records), which spares a set of every id per query."""
+    if where.kinds is None:
+        return (lambda i: i not in skip) if skip else None
+    allowed = set(store.ids(where)) - skip
+    return allowed.__contains__
 
 
 def _excluded(store: VectorStore, ref: str | None) -> set[int]:
