@@ -610,3 +610,33 @@ def test_a_chat_turn_recalls_memories_and_citations_open_the_panel(
     expect(dialog).to_be_hidden()
     expect(real.locator("#chat-list option:checked")).to_have_text(title)
     expect(log).to_contain_text(f"Dutch oven [m{cited}].")
+
+
+def test_settings_are_read_saved_and_refused_readably(memory: Page) -> None:
+    before = os_call(memory, "memory.settings.get")
+    memory.locator("#memory-settings summary").click()
+    form = memory.locator("#memory-settings-form")
+    expect(form.get_by_label("Memories given to the agent per message")).to_have_value(
+        str(before["inject"])
+    )
+    expect(form.get_by_label("Remember and recall")).to_be_checked()
+    expect(form.get_by_label("Weight of meaning")).to_have_value(str(before["weights"]["vector"]))
+    form.get_by_label("saved files").uncheck()
+    form.get_by_label("Memories given to the agent per message").fill("2")
+    form.get_by_label("Weight of matching words").fill("0.5")
+    form.get_by_role("button", name="Save settings").click()
+    expect(memory.locator("#memory-state")).to_have_text("Memory settings saved.")
+    saved = os_call(memory, "memory.settings.get")
+    assert saved["inject"] == 2
+    assert saved["remember"] == {"conversations": True, "executions": True, "files": False}
+    assert saved["weights"]["keyword"] == 0.5
+    assert saved["weights"]["vector"] == before["weights"]["vector"]
+
+    for name in ("Weight of meaning", "Weight of matching words", "Weight of recency"):
+        form.get_by_label(name).fill("0")
+    form.get_by_role("button", name="Save settings").click()
+    state = memory.locator("#memory-state")
+    expect(state).to_contain_text("At least one recall weight")
+    expect(state).to_have_class(re.compile(r"\bbad\b"))
+    assert os_call(memory, "memory.settings.get")["weights"] == saved["weights"]
+    os_call(memory, "memory.settings.set", values={k: before[k] for k in ("inject", "remember")})

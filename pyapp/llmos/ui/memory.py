@@ -1,6 +1,7 @@
 """The Memory panel: search what LLMos remembers, read an item and its source, delete one or many,
-export and import; its footer shows the count, size and backend, and the topbar shows the
-embedding model's first download.
+export and import, and the memory settings (what is remembered, what the agent is given, the
+recall weights, the backend); its footer shows the count, size and backend, and the topbar shows
+the embedding model's first download.
 
 Everything shown here came from memory (the user's files and chats, the model's output), so it
 is set as text, never as HTML. Searches run as the user types, debounced; ``self.generation``
@@ -19,6 +20,13 @@ from llmos.ui import bridge, dom
 DEBOUNCE_S = 0.15
 RESULTS = 30
 MAX_REPORTED_ERRORS = 20
+WEIGHT_FIELDS = (
+    ("vector", "mem-vector"),
+    ("keyword", "mem-keyword"),
+    ("recency", "mem-recency"),
+    ("half_life_days", "mem-half-life"),
+)
+REMEMBERED = ("conversations", "executions", "files")
 SOURCE_NAMES = {
     "file": "file",
     "conversation": "chat",
@@ -65,6 +73,8 @@ class MemoryPanel:
         dom.on(dom.by_id("memory-export"), "click", lambda e: self.spawn(self.export()))
         dom.on(dom.by_id("memory-import"), "click", lambda e: dom.by_id("memory-file").click())
         dom.on(dom.by_id("memory-file"), "change", lambda e: self.spawn(self.import_from(e.target)))
+        dom.on(dom.by_id("memory-settings"), "toggle", self._settings_toggled)
+        dom.on(dom.by_id("memory-settings-form"), "submit", self._settings_submit)
 
     def spawn(self, coro):
         bridge.spawn(coro, lambda text: self.state(text, True))
@@ -336,6 +346,22 @@ class MemoryPanel:
             more = len(errors) - MAX_REPORTED_ERRORS
             listing.append(dom.element("li", "… and " + str(more) + " more."))
 
+    # -- settings ----------------------------------------------------------------------------
+    def _settings_toggled(self, event):
+        if event.target.open:
+            self.spawn(self.load_settings())
+
+    def _settings_submit(self, event):
+        event.preventDefault()
+        self.spawn(self.save_settings())
+
+    async def load_settings(self):
+        fill_settings(await bridge.call("memory.settings.get"))
+
+    async def save_settings(self):
+        fill_settings(await bridge.call("memory.settings.set", values=form_settings()))
+        self.state("Memory settings saved.")
+
     # -- stats, events -----------------------------------------------------------------------
     def show_stats(self, stats):
         self.stats = stats
@@ -399,6 +425,32 @@ class MemoryPanel:
         if not bar.hidden:
             bar.hidden = True
             bar.setAttribute("aria-valuenow", "100")
+
+
+# -- settings form ---------------------------------------------------------------------------
+def fill_settings(values):
+    dom.by_id("mem-enabled").checked = bool(values.get("enabled"))
+    remember = values.get("remember") or {}
+    for name in REMEMBERED:
+        dom.by_id("mem-" + name).checked = bool(remember.get(name))
+    dom.by_id("mem-inject").value = str(values.get("inject", 0))
+    dom.by_id("mem-min-score").value = str(values.get("min_score", 0))
+    weights = values.get("weights") or {}
+    for name, field in WEIGHT_FIELDS:
+        dom.by_id(field).value = str(weights.get(name, ""))
+    dom.by_id("mem-backend").value = str(values.get("backend") or "auto")
+
+
+def form_settings():
+    """The form as ``memory.settings.set`` values (the browser has checked the numbers)."""
+    return {
+        "enabled": bool(dom.by_id("mem-enabled").checked),
+        "remember": {name: bool(dom.by_id("mem-" + name).checked) for name in REMEMBERED},
+        "inject": int(float(dom.by_id("mem-inject").value)),
+        "min_score": float(dom.by_id("mem-min-score").value),
+        "weights": {name: float(dom.by_id(field).value) for name, field in WEIGHT_FIELDS},
+        "backend": str(dom.by_id("mem-backend").value),
+    }
 
 
 # -- rendering (module functions: they need no panel state) ---------------------------------
