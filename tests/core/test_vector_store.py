@@ -3,6 +3,7 @@ deletes, compaction, and what a crash, damage, a newer format or a full disk lea
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from array import array
@@ -310,6 +311,28 @@ async def test_compaction_keeps_results_shrinks_the_store_and_never_reuses_ids(
     assert reopened.ids() == list(range(1, 20))
     assert (await reopened.get(19)).text == "memory number 18"
     assert await reopened.add([new(0, random.Random(1))]) == [41]
+
+
+async def test_concurrent_adds_reads_and_compaction_stay_consistent(storage: Storage) -> None:
+    store, _ = await filled(storage, 10)
+    await store.delete([2, 3])
+
+    async def read_while_others_write() -> None:
+        for _ in range(30):
+            assert [r.id for r in await store.records([1, 4, 10])] == [1, 4, 10]
+            assert store.ids()[:3] == [1, 4, 5]
+            await asyncio.sleep(0)  # let the writers run
+
+    added: list[int] = []
+
+    async def add(n: int) -> None:
+        added.extend(await store.add([new(n, random.Random(n))]))
+
+    await asyncio.gather(store.compact(), read_while_others_write(), *map(add, range(20, 25)))
+    assert sorted(added) == [11, 12, 13, 14, 15]
+    reopened = await open_store(storage)
+    assert reopened.ids() == [1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+    assert reopened.search(unit_vector(random.Random(22)), 1)[0][0] in (11, 12, 13, 14, 15)
 
 
 # --- crashes ---------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import dataclasses
 import hashlib
 import json
 import math
@@ -235,10 +236,10 @@ class VectorStore:
         self._manifest = manifest
         self._index_factory = index_factory
         self._lock = asyncio.Lock()
+        self._readers = 0  # record reads in flight (compaction deletes old files after them)
+        self._no_readers = asyncio.Event()
+        self._no_readers.set()
         self.problems: list[str] = []
-        self._reset()
-
-    def _reset(self) -> None:
         self._index = self._index_factory(self.dim)
         self._columns = _Columns()
         self._live = bytearray()  # 1 per row that is neither deleted nor damaged
@@ -272,6 +273,7 @@ class VectorStore:
         store = cls(storage, folder, manifest, index_factory or default_index)
         if problem:
             store.problems.append(problem)
+        await store._remove_other_generations()
         await store._load()
         return store
 
@@ -298,8 +300,8 @@ class VectorStore:
     def _path(self, name: str) -> str:
         return f"{self._folder}/{name}" if self._folder else name
 
-    def _name(self, kind: str, segment: int | None = None) -> str:
-        gen = self.generation
+    def _name(self, kind: str, segment: int | None = None, generation: int | None = None) -> str:
+        gen = self.generation if generation is None else generation
         if kind == "vectors":
             return f"vectors-{gen}-{segment}.f32"
         return f"{kind}-{gen}.{'jsonl' if kind == 'docs' else 'bin'}"
@@ -308,11 +310,16 @@ class VectorStore:
     def _segment_rows(self) -> int:
         return int(self._manifest["segment_rows"])
 
+    def _generation_of(self, name: str) -> int | None:
+        match = _FILE_NAME.fullmatch(name)
+        return int(match.group(2)) if match else None
+
     async def _load(self) -> None:
         files = {e.name: e.size for e in await self._storage.list(self._folder) if not e.is_dir}
-        await self._remove_other_generations(files)
         self._sizes = {
-            n: s for n, s in files.items() if n == "manifest.json" or _FILE_NAME.fullmatch(n)
+            name: size
+            for name, size in files.items()
+            if name == "manifest.json" or self._generation_of(name) == self.generation
         }
         rows = await self._read_if_present(self._name("rows"))
         committed = await self._load_rows(rows)
@@ -320,12 +327,12 @@ class VectorStore:
         await self._check_docs()
         await self._load_tombstones()
 
-    async def _remove_other_generations(self, files: dict[str, int]) -> None:
-        for name in list(files):
-            match = _FILE_NAME.fullmatch(name)
-            if match and int(match.group(2)) != self.generation:
-                await self._storage.delete(self._path(name))
-                del files[name]
+    async def _remove_other_generations(self) -> None:
+        """Delete what an interrupted compaction left: files of any generation but this one."""
+        for entry in await self._storage.list(self._folder):
+            generation = self._generation_of(entry.name)
+            if generation is not None and generation != self.generation:
+                await self._storage.delete(self._path(entry.name))
 
     async def _read_if_present(self, name: str) -> bytes:
         if name not in self._sizes:
@@ -557,22 +564,31 @@ class VectorStore:
         return await self._read_records(rows, with_vectors)
 
     async def _read_records(self, rows: list[int], with_vectors: bool) -> list[Record]:
-        cols = self._columns
-        spans = [(cols.doc_offset[r], cols.doc_length[r]) for r in rows]
-        docs = await self._read_spans(self._name("docs"), spans)
-        found = []
-        for row, doc in zip(rows, docs, strict=True):
-            record = self._parse_doc(row, doc)
-            if record is not None:
-                found.append(record)
-        if with_vectors and found:
-            found = await self._with_vectors(found)
-        return found
-
-    def _parse_doc(self, row: int, doc: bytes) -> Record | None:
-        cols = self._columns
+        # A compaction may swap in the next generation while this awaits: keep reading the
+        # columns and files these rows belong to (compaction deletes them only after readers).
+        cols, gen = self._columns, self.generation
+        self._readers += 1
+        self._no_readers.clear()
         try:
-            if not self._doc_intact(row, doc):
+            spans = [(cols.doc_offset[r], cols.doc_length[r]) for r in rows]
+            docs = await self._read_spans(self._name("docs", generation=gen), spans)
+            parsed = [(r, self._parse_doc(cols, r, doc)) for r, doc in zip(rows, docs, strict=True)]
+            kept = [(row, record) for row, record in parsed if record is not None]
+            if not with_vectors or not kept:
+                return [record for _, record in kept]
+            vectors = await self._vectors_of([row for row, _ in kept], gen)
+            return [
+                dataclasses.replace(record, vector=_native("f", vector))
+                for (_, record), vector in zip(kept, vectors, strict=True)
+            ]
+        finally:
+            self._readers -= 1
+            if not self._readers:
+                self._no_readers.set()
+
+    def _parse_doc(self, cols: _Columns, row: int, doc: bytes) -> Record | None:
+        try:
+            if not _doc_intact(cols, row, doc):
                 raise ValueError("checksum mismatch")
             data = json.loads(doc)
             source = data["source"]
@@ -587,7 +603,8 @@ class VectorStore:
             if record.id != cols.ids[row]:
                 raise ValueError(f"it holds memory {record.id}")
         except (ValueError, KeyError, TypeError) as error:
-            self._mark_damaged([row])
+            if cols is self._columns:
+                self._mark_damaged([row])
             self.problems.append(
                 f"{self._name('docs')}: the text of memory {cols.ids[row]} is damaged "
                 f"({error}); it is left out from now on."
@@ -595,14 +612,7 @@ class VectorStore:
             return None
         return record
 
-    async def _with_vectors(self, records: list[Record]) -> list[Record]:
-        vectors = await self._vectors_of([self._live_row(record.id) for record in records])
-        return [
-            Record(r.id, r.kind, r.text, r.metadata, r.created, r.source, _native("f", v))
-            for r, v in zip(records, vectors, strict=True)
-        ]
-
-    async def _vectors_of(self, rows: list[int]) -> list[bytes]:
+    async def _vectors_of(self, rows: list[int], generation: int) -> list[bytes]:
         """The packed vectors of ``rows``, read in as few reads as the segments allow."""
         per, size = self._segment_rows, 4 * self.dim
         by_segment: dict[int, list[int]] = {}
@@ -611,8 +621,8 @@ class VectorStore:
         vectors: list[bytes] = [b""] * len(rows)
         for segment, members in by_segment.items():
             spans = [((rows[n] % per) * size, size) for n in members]
-            found = await self._read_spans(self._name("vectors", segment), spans)
-            for n, data in zip(members, found, strict=True):
+            name = self._name("vectors", segment, generation)
+            for n, data in zip(members, await self._read_spans(name, spans), strict=True):
                 vectors[n] = data
         return vectors
 
@@ -768,8 +778,7 @@ class VectorStore:
             return
         files = {e.name: e.size for e in await self._storage.list(self._folder) if not e.is_dir}
         for name, size in files.items():
-            match = _FILE_NAME.fullmatch(name)
-            if not match or int(match.group(2)) != self.generation:
+            if self._generation_of(name) != self.generation:
                 continue
             if name not in self._sizes:
                 await self._storage.delete(self._path(name))
@@ -806,10 +815,10 @@ class VectorStore:
             rows = [row for row in range(len(self._live)) if self._live[row]]
             spans = [(cols.doc_offset[r], cols.doc_length[r]) for r in rows]
             docs = await self._read_spans(self._name("docs"), spans)
-            intact = [self._doc_intact(r, doc) for r, doc in zip(rows, docs, strict=True)]
+            intact = [_doc_intact(cols, r, doc) for r, doc in zip(rows, docs, strict=True)]
             rows = list(compress(rows, intact))
             docs = list(compress(docs, intact))
-            vectors = await self._vectors_of(rows)
+            vectors = await self._vectors_of(rows, self.generation)
             manifest = {**self._manifest, "generation": self.generation + 1}
             manifest["next_id"] = self._next_id
             new = VectorStore(self._storage, self._folder, manifest, self._index_factory)
@@ -820,22 +829,21 @@ class VectorStore:
                     await new._remove_written()
                 raise
             await self._storage.write(self._path("manifest.json"), _manifest_bytes(manifest))
-            for name in list(self._sizes):
-                if name != "manifest.json":
-                    await self._storage.delete(self._path(name))
-            self._manifest = manifest
-            self.problems = []
-            self._reset()
-            await self._load()
+            await new._load()
+            self._adopt(new)
+            await self._no_readers.wait()  # reads begun before the swap still use the old files
+            await self._remove_other_generations()
 
-    def _doc_intact(self, row: int, doc: bytes) -> bool:
-        cols = self._columns
-        return len(doc) == cols.doc_length[row] and zlib.crc32(doc) == cols.doc_crc[row]
+    def _adopt(self, other: VectorStore) -> None:
+        """Take over another store object's state at once (no await: readers see one or the
+        other, never a mix)."""
+        self._manifest, self.problems = other._manifest, other.problems
+        self._index, self._columns, self._live = other._index, other._columns, other._live
+        self._damaged, self._sizes, self._next_id = other._damaged, other._sizes, other._next_id
 
     async def _remove_written(self) -> None:
         for entry in await self._storage.list(self._folder):
-            match = _FILE_NAME.fullmatch(entry.name)
-            if match and int(match.group(2)) == self.generation:
+            if self._generation_of(entry.name) == self.generation:
                 await self._storage.delete(entry.path)
 
     async def _write_generation(
@@ -865,6 +873,10 @@ class VectorStore:
             await self._storage.write(self._path(self._name("vectors", segment)), chunk)
         await self._storage.write(self._path(self._name("docs")), b"".join(d + b"\n" for d in docs))
         await self._storage.write(self._path(self._name("rows")), b"".join(table))
+
+
+def _doc_intact(cols: _Columns, row: int, doc: bytes) -> bool:
+    return len(doc) == cols.doc_length[row] and zlib.crc32(doc) == cols.doc_crc[row]
 
 
 def _row_bytes(*fields: float) -> bytes:
