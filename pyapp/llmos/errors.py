@@ -54,6 +54,13 @@ class MemoryFormatError(LlmosError):
     code = "memory_format"
 
 
+class InputError(LlmosError):
+    """What the user gave (a setting, a file to import, a text to remember) cannot be used;
+    the message says why, and nothing was changed."""
+
+    code = "invalid"
+
+
 class ProtocolError(LlmosError):
     """A message between rooms did not match the protocol."""
 

@@ -127,7 +127,14 @@ async def test_bad_input_gets_clear_errors_and_changes_nothing(os_: Os) -> None:
     assert (await os_.fails("memory.search", query="x", k=0))["code"] == "protocol"
     assert (await os_.fails("memory.get", id=10**9))["code"] == "not_found"
     bad = await os_.fails("memory.settings.set", values={"weights": {"vector": -1}})
+    assert bad["code"] == "invalid"
     assert "vector" in bad["message"]
+    for values in ({"inject": "3"}, {"remember": {"files": "yes"}}, {"backend": "gpu"}):
+        refused = await os_.fails("memory.settings.set", values=values)
+        assert refused["code"] == "invalid", values
+        assert next(iter(values)) in refused["message"]
+    assert (await os_.call("memory.settings.get"))["inject"] == 3, "nothing bad was saved"
+    assert (await os_.fails("memory.import", jsonl=""))["code"] == "invalid"
     assert (await os_.call("memory.stats"))["count"] == len(NOTES)
 
 

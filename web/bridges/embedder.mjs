@@ -81,6 +81,7 @@ async function load({ backend: prefer = "auto", threads: wanted = 0, model: mode
     graphOptimizationLevel: "all",
   });
   state = { ort, session, backend, threads, adapter };
+  onProgress?.({ stage: "ready", loaded: 1, total: 1, share: 1 });
   return describe(performance.now() - t0);
 }
 

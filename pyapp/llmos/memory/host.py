@@ -440,7 +440,7 @@ class MemoryHost:
     async def context_for(self, text: str, exclude_ref: str) -> list[Hit]:
         """Memories worth showing the agent for a new message (none when memory is empty)."""
         settings = self.settings()
-        count = int(settings["inject"])
+        count = settings["inject"]
         if not self.enabled or count <= 0 or not self.service.embedding_engine:
             return []
         store = await self.store()

@@ -12,9 +12,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from llmos.errors import ProtocolError
+from llmos.errors import InputError, ProtocolError
 from llmos.memory.host import DEFAULTS, SETTINGS_KEY, MemoryHost, source_dict
 from llmos.memory.recall import RecallWeights
 from llmos.service import method
@@ -98,7 +99,10 @@ async def _import(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     text = params.get("jsonl")
     if not isinstance(text, str):
         raise ProtocolError("'jsonl' must be the text of an export.")
-    return await host(service).import_jsonl(text)
+    try:
+        return await host(service).import_jsonl(text)
+    except ValueError as error:
+        raise InputError(str(error)) from error
 
 
 @method("memory.settings.get")
@@ -126,13 +130,42 @@ async def _settings_set(service: OsService, params: dict[str, Any]) -> dict[str,
     if not isinstance(values, dict) or not set(values) <= set(DEFAULTS):
         raise ProtocolError(f"'values' must be an object with keys among {sorted(DEFAULTS)}.")
     merged = {**(service.settings.get(SETTINGS_KEY) or {}), **values}
-    RecallWeights.from_settings(merged.get("weights", {}))  # refuse bad weights before saving
-    if merged.get("backend", "auto") not in ("auto", "wasm", "webgpu"):
-        raise ProtocolError("'backend' must be auto, wasm or webgpu.")
+    _check_settings(merged)  # refuse bad values before saving anything
     await service.settings.set(SETTINGS_KEY, merged)
     if "backend" in values:
         host(service).reset_embedder()
     return _settings_view(service)
+
+
+def _is_number(value: Any, low: float, high: float, whole: bool = False) -> bool:
+    kinds = (int,) if whole else (int, float)
+    return isinstance(value, kinds) and not isinstance(value, bool) and low <= value <= high
+
+
+def _is_switches(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) <= set(DEFAULTS["remember"])
+        and all(isinstance(v, bool) for v in value.values())
+    )
+
+
+def _check_settings(values: dict[str, Any]) -> None:
+    """Refuse settings that memory could not use, with a message naming the setting."""
+    try:
+        RecallWeights.from_settings(values.get("weights", {}))
+    except ValueError as error:
+        raise InputError(str(error)) from error
+    problems: dict[str, tuple[str, Callable[[Any], bool]]] = {
+        "enabled": ("on or off", lambda v: isinstance(v, bool)),
+        "backend": ("auto, wasm or webgpu", lambda v: v in ("auto", "wasm", "webgpu")),
+        "inject": ("a whole number from 0 to 20", lambda v: _is_number(v, 0, 20, whole=True)),
+        "min_score": ("a number from -1 to 1", lambda v: _is_number(v, -1, 1)),
+        "remember": (f"switches among {sorted(DEFAULTS['remember'])}", _is_switches),
+    }
+    for name, (wanted, valid) in problems.items():
+        if name in values and not valid(values[name]):
+            raise InputError(f"The memory setting '{name}' must be {wanted}.")
 
 
 @method("memory.embed")

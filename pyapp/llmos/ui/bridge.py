@@ -18,7 +18,7 @@ class OsError(Exception):
 
 
 async def call(method, **params):
-    return _checked(await window.llmosBridge.request(method, json.dumps(params)))
+    return checked(await window.llmosBridge.request(method, json.dumps(params)))
 
 
 def subscribe(handler):
@@ -46,7 +46,7 @@ async def interrupt():
     return str(await window.llmosBridge.interrupt())
 
 
-def _checked(reply_json):
+def checked(reply_json):
     reply = json.loads(reply_json)
     if not reply.get("ok"):
         error = reply.get("error") or {}
@@ -56,12 +56,12 @@ def _checked(reply_json):
 
 async def upload(folder, file):
     """Store a browser ``File`` in ``folder``; the bytes never enter MicroPython."""
-    return _checked(await window.llmosFiles.upload(folder, file))
+    return checked(await window.llmosFiles.upload(folder, file))
 
 
 async def download(path):
     """Save a VFS file to the user's computer through the browser."""
-    return _checked(await window.llmosFiles.download(path))
+    return checked(await window.llmosFiles.download(path))
 
 
 def spawn(coro, on_error):

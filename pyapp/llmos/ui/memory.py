@@ -316,7 +316,7 @@ class MemoryPanel:
 
     async def export(self):
         self.state("Exporting…")
-        result = bridge._checked(await window.llmosMemoryFiles.exportDownload())
+        result = bridge.checked(await window.llmosMemoryFiles.exportDownload())
         count = plural(result["records"], "memory", "memories")
         self.state("Exported " + count + " to " + result["name"] + ".")
 
@@ -326,7 +326,7 @@ class MemoryPanel:
         file = input_element.files.item(0)
         input_element.value = ""
         self.state("Importing " + str(file.name) + "…")
-        report = bridge._checked(await window.llmosMemoryFiles.importFile(file))
+        report = bridge.checked(await window.llmosMemoryFiles.importFile(file))
         self.show_report(report)
         await self.refresh()
 
@@ -402,7 +402,11 @@ class MemoryPanel:
 
     def progress(self, data):
         """The embedding model's download (its stages, e.g. runtime then model, each with its
-        share of the whole) as one bar in the topbar."""
+        share of the whole) as one bar in the topbar; ``ready`` ends it."""
+        if data.get("stage") == "ready":
+            self.loading = {}
+            self.model_ready()
+            return
         total = data.get("total") or 0
         done = min(1.0, (data.get("loaded") or 0) / total) if total else 0.0
         stage = str(data.get("stage") or "loading")
