@@ -250,6 +250,22 @@ async def test_filters_by_kind_time_and_source(storage: Storage) -> None:
     assert store.search(query, 5, Filter(until=150.0))[0][0] == 1
 
 
+async def test_a_repeated_filter_sees_later_adds_and_deletes(storage: Storage) -> None:
+    store, _ = await filled(storage, 5)
+    where = Filter(kinds=frozenset({"file"}))
+    assert store.ids(where) == []
+    [first] = await store.add([new(9, random.Random(9), kind="file")])
+    assert store.ids(where) == [first]
+    [second] = await store.add([new(10, random.Random(10), kind="file")])
+    await store.delete([first])
+    assert store.ids(where) == [second]
+    assert [i for i, _ in store.search(unit_vector(random.Random(9)), 5, where)] == [second]
+    await store.delete([1, 2])
+    await store.compact()
+    assert store.ids(where) == [second]
+    assert store.ids() == [3, 4, 5, second]
+
+
 # --- deletes and persistence -------------------------------------------------------------------
 
 

@@ -246,6 +246,7 @@ class VectorStore:
         self._damaged: set[int] = set()
         self._sizes: dict[str, int] = {}  # file name -> bytes, for every file of this generation
         self._next_id = int(self._manifest.get("next_id", 1))
+        self._last_mask: tuple[object, bytes] = (None, b"")
         self._dirty = False  # a write failed: file tails may not match the rows
 
     # --- opening -------------------------------------------------------------------------------
@@ -509,22 +510,31 @@ class VectorStore:
         return self._columns.created[self._live_row(record_id)]
 
     def _mask(self, where: Filter | None) -> bytes | bytearray:
-        """1 per row that is live and passes ``where`` (masks ANDed as big integers)."""
+        """1 per row that is live and passes ``where``; the last one is kept until the rows
+        change, since recall asks with the same filter again and again."""
+        if where is None or where == Filter():
+            return self._live
+        # Within a generation rows are only added or taken out, so these pin the row state.
+        key = (where, len(self._live), self._live.count(1), self.generation)
+        if self._last_mask[0] != key:
+            self._last_mask = (key, self._filtered(where))
+        return self._last_mask[1]
+
+    def _filtered(self, where: Filter) -> bytes:
+        """Masks of each condition ANDed as big integers."""
         cols, count = self._columns, len(self._live)
         masks: list[bytes | bytearray] = [self._live]
-        if where is not None and where.kinds is not None:
+        if where.kinds is not None:
             wanted = frozenset(_hash(kind, 4) for kind in where.kinds)
             masks.append(bytes(map(wanted.__contains__, cols.kind_hash)))
-        if where is not None and where.since is not None:
+        if where.since is not None:
             masks.append(bytes(map(float(where.since).__le__, cols.created)))
-        if where is not None and where.until is not None:
+        if where.until is not None:
             masks.append(bytes(map(float(where.until).__gt__, cols.created)))
-        if where is not None and where.source_ref is not None:
+        if where.source_ref is not None:
             masks.append(bytes(map(_hash(where.source_ref, 8).__eq__, cols.ref_hash)))
-        if where is not None and where.source_type is not None:
+        if where.source_type is not None:
             masks.append(bytes(map(_hash(where.source_type, 4).__eq__, cols.type_hash)))
-        if len(masks) == 1:
-            return self._live
         combined = int.from_bytes(masks[0], "little")
         for mask in masks[1:]:
             combined &= int.from_bytes(mask, "little")
