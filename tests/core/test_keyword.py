@@ -231,6 +231,8 @@ def test_snapshot_of_another_version_or_damaged_is_refused_clearly() -> None:
         KeywordIndex.from_bytes(newer)
     with pytest.raises(ValueError, match="not a keyword index snapshot"):
         KeywordIndex.from_bytes(b"PK\x03\x04 a zip file")
-    for damaged in (snapshot[:-3], snapshot + b"\x00", snapshot[: magic_size + 6]):
+    middle = len(snapshot) // 2
+    flipped = snapshot[:middle] + bytes([snapshot[middle] ^ 1]) + snapshot[middle + 1 :]
+    for damaged in (snapshot[:-3], snapshot + b"\x00", snapshot[: magic_size + 6], flipped):
         with pytest.raises(ValueError, match="damaged"):
             KeywordIndex.from_bytes(damaged)

@@ -14,6 +14,7 @@ import re
 import struct
 import sys
 import unicodedata
+import zlib
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -28,7 +29,8 @@ B = 0.75
 SNAPSHOT_VERSION = 1
 _MAGIC = b"LLMOS-BM25\x00"
 _PREFIX = struct.Struct("<11sI")  # magic and version: the first bytes of every version
-_COUNTS = struct.Struct("<QQQQ")  # terms, documents, [term id, tf] entries, vocabulary bytes
+# terms, documents, [term id, tf] entries, vocabulary bytes; CRC-32 of everything after it
+_COUNTS = struct.Struct("<QQQQI")
 
 # Lucene's English stop set: words too common to say anything about a text.
 # fmt: off
@@ -360,15 +362,15 @@ class KeywordIndex:
             posting_start.append(posting_start[-1] + len(postings))
         counts = (len(self._terms), len(self._doc_ids), len(self._doc_terms), len(vocabulary))
         columns = [self._doc_ids, self._lengths, self._doc_start, self._doc_terms, posting_start]
-        return b"".join(
+        body = b"".join(
             [
-                _PREFIX.pack(_MAGIC, SNAPSHOT_VERSION),
-                _COUNTS.pack(*counts),
                 vocabulary,
                 *(_little(column) for column in columns),
                 *(_little(postings) for postings in self._postings),
             ]
         )
+        header = _PREFIX.pack(_MAGIC, SNAPSHOT_VERSION) + _COUNTS.pack(*counts, zlib.crc32(body))
+        return header + body
 
     @classmethod
     def from_bytes(cls, data: bytes) -> KeywordIndex:
@@ -379,7 +381,7 @@ class KeywordIndex:
         """
         reader = _Reader(memoryview(data))
         n_terms, n_slots, n_doc_terms, vocabulary_size = _read_header(reader)
-        index = cls()
+        index = cls()  # the checksum matched: the parts below are what to_bytes wrote
         try:
             vocabulary = str(reader.take(vocabulary_size), "utf-8")
         except UnicodeDecodeError:
@@ -394,7 +396,7 @@ class KeywordIndex:
         postings = reader.column("I", posting_start[-1])  # one read, then one slice per term
         reader.finish()
         index._postings = [postings[start:end] for start, end in pairwise(posting_start)]
-        index._df = array("I", (len(term_postings) // 2 for term_postings in index._postings))
+        index._df = array("I", [len(term_postings) // 2 for term_postings in index._postings])
         index._slot_of = dict(zip(index._doc_ids, range(n_slots), strict=True))
         index._live = bytearray(b"\x01" * n_slots)
         index._total_length = sum(index._lengths)
@@ -414,21 +416,21 @@ def _read_header(reader: _Reader) -> tuple[int, int, int, int]:
             f"This keyword index snapshot has version {version}; this LLMos reads version "
             f"{SNAPSHOT_VERSION} only. Rebuild the index from the records."
         )
-    n_terms, n_slots, n_doc_terms, vocabulary_size = _COUNTS.unpack(reader.take(_COUNTS.size))
+    *counts, checksum = _COUNTS.unpack(reader.take(_COUNTS.size))
+    if zlib.crc32(reader.data[reader.offset :]) != checksum:
+        raise ValueError(_CORRUPT)
+    n_terms, n_slots, n_doc_terms, vocabulary_size = counts
     return n_terms, n_slots, n_doc_terms, vocabulary_size
 
 
 def _check(index: KeywordIndex, postings: array[int], n_terms: int) -> None:
-    """Refuse a snapshot whose parts disagree, rather than fail later in a search."""
-    n_slots = len(index._doc_ids)
+    """Refuse a snapshot whose parts disagree (cheap checks: its checksum matched)."""
     consistent = (
         len(index._terms) == n_terms == len(index._vocab)
-        and len(index._slot_of) == n_slots
+        and len(index._slot_of) == len(index._doc_ids)
         and index._doc_start[0] == 0
         and index._doc_start[-1] == len(index._doc_terms) == len(postings)
         and sum(map(len, index._postings)) == len(postings)
-        and max(index._doc_terms[0::2], default=-1) < n_terms
-        and max(postings[0::2], default=-1) < n_slots
     )
     if not consistent:
         raise ValueError(_CORRUPT)
