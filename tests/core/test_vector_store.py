@@ -508,6 +508,23 @@ async def test_damaged_vectors_are_left_out_and_listed_and_nothing_is_deleted(
     assert (await open_store(storage)).ids() == [i for i in range(1, 8) if i != row + 1]
 
 
+async def test_vector_checks_can_wait_until_after_open(storage: Storage) -> None:
+    _store, items = await filled(storage, 4)
+    segment = await file_named(storage, "vectors-")
+    data = bytearray(await storage.read(segment))
+    data[4 * DIM + 1] ^= 0x01  # record 2
+    await storage.write(segment, bytes(data))
+    quick = await open_store(storage, verify_vectors=False)
+    assert (quick.problems, quick.count) == ([], 4)
+    found = await quick.verify()
+    assert len(found) == 1
+    assert "records 2 are damaged" in found[0]
+    assert quick.problems == found
+    assert quick.ids() == [1, 3, 4]
+    assert 2 not in [i for i, _ in quick.search(items[1].vector, 4)]
+    assert await quick.verify() == []
+
+
 async def test_a_damaged_row_is_left_out_and_the_rows_after_it_stay(storage: Storage) -> None:
     _store, items = await filled(storage, 5)
     rows = await file_named(storage, "rows-")
