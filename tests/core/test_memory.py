@@ -276,3 +276,34 @@ async def test_memory_survives_a_restart(
     found = await again.call("memory.search", query="oil the chain", k=1)
     assert found["items"][0]["id"] == ids["bike"]
     assert (await again.call("memory.stats"))["count"] == len(NOTES)
+
+
+async def test_a_stale_or_damaged_keyword_snapshot_is_brought_up_to_date(
+    os_: Os, tmp_path: Path, http: Http, embedding_engine: Any
+) -> None:
+    from llmos.memory.host import KEYWORD_SNAPSHOT
+    from llmos.memory.store import NewRecord, Source
+
+    ids = await remember_notes(os_)
+    memory = host(os_.service)
+    await memory.idle()
+    store = await memory.store()
+    # changes the snapshot never saw (as after a crash): one record gone, one new
+    await store.delete([ids["tax"]])
+    [vector] = await (await memory.embedder()).embed_texts(["Zeppelin rides over Lake Constance"])
+    await store.add(
+        [NewRecord("note", "Zeppelin rides over Lake Constance", {}, Source("note", "z"), vector)]
+    )
+    again = await make_os(tmp_path, None, http, embedder=embedding_engine)
+    found = await again.call("memory.search", query="Zeppelin", k=3)
+    assert found["items"][0]["scores"]["keyword"] == 1.0
+    assert all(
+        i["id"] != ids["tax"]
+        for i in (await again.call("memory.search", query="tax", k=5))["items"]
+    )
+    await os_.service.private.write(KEYWORD_SNAPSHOT, b"garbage")  # type: ignore[union-attr]
+    third = await make_os(tmp_path, None, http, embedder=embedding_engine)
+    found = await third.call("memory.search", query="receipts deadline", k=1)
+    assert all(i["id"] != ids["tax"] for i in found["items"])
+    found = await third.call("memory.search", query="Zeppelin", k=1)
+    assert found["items"][0]["scores"]["keyword"] == 1.0

@@ -38,6 +38,7 @@ SETTINGS_KEY = "memory"
 MAX_FILE_BYTES = 1_000_000  # larger files are not indexed (a notice says so)
 MAX_ITEM_CHARS = 200_000  # one remembered text (a note, a tool output) at most
 SNIPPET_CHARS = 300
+SNAPSHOT_EVERY = 100  # keyword changes between snapshot saves (small indexes: every time)
 IMPORT_BATCH = 64  # records per store write: an interrupted import keeps whole batches
 EXPORT_HEADER = "llmos-memory"
 EXPORT_VERSION = 1
@@ -104,7 +105,7 @@ class MemoryHost:
         self._opening = asyncio.Lock()
         self._queue: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._worker: asyncio.Task[None] | None = None
-        self._keywords_dirty = False
+        self._unsaved = 0  # keyword changes since the snapshot was saved
         self.notices: list[str] = []
 
     # --- settings ----------------------------------------------------------------------------
@@ -163,20 +164,22 @@ class MemoryHost:
         self._embedder = None
 
     async def _load_keywords(self, store: VectorStore) -> KeywordIndex:
-        """The saved keyword index if it matches the store, else one rebuilt from the texts."""
-        storage = self._storage()
+        """The saved keyword index, brought up to date with the store (records added or
+        deleted since it was saved), or one rebuilt from the texts when there is none."""
         ids = store.ids()
         try:
-            saved = KeywordIndex.from_bytes(await storage.read(KEYWORD_SNAPSHOT))
-            if len(saved) == len(ids) and all(i in saved for i in ids):
-                return saved
+            index = KeywordIndex.from_bytes(await self._storage().read(KEYWORD_SNAPSHOT))
         except (NotFoundError, ValueError):
-            pass
-        index = KeywordIndex()
-        for start in range(0, len(ids), 512):
-            for record in await store.records(ids[start : start + 512]):
+            index = KeywordIndex()
+        live = set(ids)
+        stale = [i for i in index.ids() if i not in live]
+        for record_id in stale:
+            index.remove(record_id)
+        missing = [i for i in ids if i not in index]
+        for start in range(0, len(missing), 512):
+            for record in await store.records(missing[start : start + 512]):
                 index.add(record.id, record.text)
-        self._keywords_dirty = bool(ids)
+        self._unsaved = len(stale) + len(missing)
         return index
 
     # --- writing -----------------------------------------------------------------------------
@@ -221,7 +224,7 @@ class MemoryHost:
         assert keywords is not None
         for record_id, item in zip(ids, new, strict=True):
             keywords.add(record_id, item.text)
-        self._keywords_dirty = True
+        self._unsaved += len(ids)
         self._changed()
         return ids
 
@@ -234,7 +237,7 @@ class MemoryHost:
         assert keywords is not None
         for record_id in wanted:
             keywords.remove(record_id)
-        self._keywords_dirty = True
+        self._unsaved += len(wanted)
         self._changed()
         return deleted
 
@@ -275,13 +278,19 @@ class MemoryHost:
         while self._worker is not None and not self._worker.done():
             await asyncio.wait([self._worker])
 
-    async def _save_keywords(self) -> None:
-        if not self._keywords_dirty or self._keywords is None:
+    async def _save_keywords(self, force: bool = False) -> None:
+        """Save the keyword index once enough changed: a stale snapshot only costs reading
+        the few texts it lacks at the next open, while a save writes all of it (~350 bytes
+        per record)."""
+        keywords = self._keywords
+        if keywords is None or not self._unsaved:
+            return
+        if not force and self._unsaved < SNAPSHOT_EVERY and len(keywords) > SNAPSHOT_EVERY * 20:
             return
         try:
-            await self._storage().write(KEYWORD_SNAPSHOT, self._keywords.to_bytes())
-            self._keywords_dirty = False
-        except QuotaError as error:  # the index is rebuilt from the texts at the next open
+            await self._storage().write(KEYWORD_SNAPSHOT, keywords.to_bytes())
+            self._unsaved = 0
+        except QuotaError as error:  # the next open reads the texts the snapshot lacks
             self.notice(str(error))
 
     def notice(self, text: str) -> None:
@@ -519,7 +528,7 @@ class MemoryHost:
                 await self._import_batch(batch, report)
                 batch = []
         await self._import_batch(batch, report)
-        await self._save_keywords()
+        await self._save_keywords(force=True)
         return report
 
     async def _with_vector(self, record: NewRecord) -> NewRecord:
@@ -549,7 +558,7 @@ class MemoryHost:
         for record_id, item in zip(ids, batch, strict=True):
             keywords.add(record_id, item.text)
         report["imported"] += len(ids)
-        self._keywords_dirty = True
+        self._unsaved += len(ids)
         self._changed()
 
 

@@ -168,6 +168,10 @@ class KeywordIndex:
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self._slot_of
 
+    def ids(self) -> list[int]:
+        """The ids of the documents in the index."""
+        return list(self._slot_of)
+
     # --- changes -----------------------------------------------------------------------------
     def add(self, doc_id: int, text: str) -> None:
         """Index ``text`` as document ``doc_id``, replacing what that id held before."""
