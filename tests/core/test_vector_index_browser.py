@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import random
 from array import array
+from pathlib import Path
 
 from llmos.memory.embedder import normalise
 from llmos.memory.index import PurePythonIndex
+from llmos.memory.store import NewRecord, Source, VectorStore
+from llmos.platform import Storage
 from llmos.platform.browser.vector_index import JsIndex
+
+from tests.core.conftest import make_storage
 
 DIM = 384
 
@@ -45,3 +50,27 @@ def test_js_index_honours_the_allowed_mask_and_small_k() -> None:
     assert index.search(rows[9], 1, allowed)[0][0] == 9
     assert index.search(query, 0) == []
     assert JsIndex(DIM).search(query, 3) == []
+
+
+class CountingJsIndex(JsIndex):
+    files = 0
+
+    async def add_file(self, storage: Storage, path: str, size: int) -> None:
+        CountingJsIndex.files += 1
+        await super().add_file(storage, path, size)
+
+
+async def test_a_reopened_store_loads_its_vectors_straight_from_opfs(tmp_path: Path) -> None:
+    storage = make_storage("opfs", tmp_path)
+    rows = unit_vectors(300, 5)
+    store = await VectorStore.open(storage, "m", dim=DIM, model="t", index_factory=JsIndex)
+    items = [NewRecord("note", f"r{n}", {}, Source("note", f"s{n}"), v) for n, v in enumerate(rows)]
+    ids = await store.add(items)
+    again = await VectorStore.open(
+        storage, "m", dim=DIM, model="t", index_factory=CountingJsIndex, verify_vectors=False
+    )
+    assert CountingJsIndex.files == 1, "the segment went from OPFS to the index directly"
+    for query in unit_vectors(10, 6):
+        assert again.search(query, 5) == store.search(query, 5)
+    assert again.search(rows[42], 1)[0][0] == ids[42]
+    assert await again.verify() == []

@@ -33,6 +33,13 @@ class VectorIndex {
     this.rows += added;
   }
 
+  // The first `size` bytes of a file of a storage.mjs store (whole rows), added as rows.
+  async addFromStore(store, path, size) {
+    const bytes = await store.read(path);
+    if (bytes.length < size) throw new Error(`${path} is shorter than expected`);
+    this.add(bytes.length === size ? bytes : bytes.subarray(0, size));
+  }
+
   // query: Float32Array(dim); allowed: Uint8Array(rows) or null -> {rows: Int32Array, scores: Float32Array}
   search(query, k, allowed) {
     const { dim, rows } = this;

@@ -31,6 +31,15 @@ class EmbeddingEngine(Protocol):
     @property
     def backend(self) -> str: ...
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is ready (a browser engine loads it on first use)."""
+        ...
+
+    async def load(self) -> object:
+        """Load the model now (does nothing when it is loaded)."""
+        ...
+
     async def embed(self, batch: Sequence[Sequence[int]]) -> list[array[float]]:
         """One L2-normalised float32 vector per sequence of token ids (each already has
         ``[CLS]``/``[SEP]`` and at most the model's maximum length)."""

@@ -103,7 +103,7 @@ class MemoryHost:
         self._keywords: KeywordIndex | None = None
         self._embedder: TextEmbedder | None = None
         self._opening = asyncio.Lock()
-        self._queue: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        self._queue: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         self._worker: asyncio.Task[None] | None = None
         self._unsaved = 0  # keyword changes since the snapshot was saved
         self.notices: list[str] = []
@@ -133,10 +133,16 @@ class MemoryHost:
                     dim=DIM,
                     model=MODEL_ID,
                     index_factory=self.service.vector_index,
+                    verify_vectors=False,  # checked just after, in the background
                 )
                 self._keywords = await self._load_keywords(store)
                 self._store = store
+                self.schedule("a check of the stored vectors", lambda: self._verify(store))
             return self._store
+
+    async def _verify(self, store: VectorStore) -> None:
+        for problem in await store.verify():
+            self.notice(problem)
 
     def _storage(self) -> Storage:
         storage = self.service.memory_storage or self.service.private
@@ -253,7 +259,7 @@ class MemoryHost:
             )
 
     # --- the background queue ----------------------------------------------------------------
-    def schedule(self, label: str, job: Callable[[], Awaitable[None]]) -> None:
+    def schedule(self, label: str, job: Callable[[], Awaitable[object]]) -> None:
         """Run ``job`` after the jobs before it; a failure becomes a notice, never an error
         in the caller (a chat turn must not fail because memory did)."""
         if not self.enabled:
@@ -454,6 +460,10 @@ class MemoryHost:
             return []
         store = await self.store()
         if store.count == 0:
+            return []
+        engine = (await self.embedder()).engine
+        if not engine.loaded:  # never hold a turn up for the download: load it for next time
+            self.schedule("loading the embedding model", engine.load)
             return []
         hits = await self.recall(text, count, exclude_ref=exclude_ref)
         return [h for h in hits if h.vector >= float(settings["min_score"])]

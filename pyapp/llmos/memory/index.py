@@ -35,6 +35,8 @@ class VectorIndex(Protocol):
     - ``len(index)``: the number of rows added.
 
     A store makes a fresh index for every generation of its files, so nothing is ever removed.
+    An index may also offer ``async add_file(storage, path, size)``, adding the rows of a whole
+    vector file that it reads itself; the store uses it at open when it can.
     """
 
     dim: int

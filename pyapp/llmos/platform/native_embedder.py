@@ -59,6 +59,13 @@ class OnnxEmbedder:
     def backend(self) -> str:
         return "onnxruntime"
 
+    @property
+    def loaded(self) -> bool:
+        return True  # the session is made in __init__
+
+    async def load(self) -> object:
+        return {"backend": self.backend, "threads": self.threads}
+
     async def embed(self, batch: Sequence[Sequence[int]]) -> list[array[float]]:
         return self.embed_sync(batch)
 

@@ -34,6 +34,10 @@ class OrtWebEngine:
     def backend(self) -> str:
         return str(self.info.get("backend", "not loaded"))
 
+    @property
+    def loaded(self) -> bool:
+        return bool(self.info)
+
     async def load(self) -> dict[str, Any]:
         """Load the runtime and the model (once); returns backend, threads, adapter, ms."""
         import js

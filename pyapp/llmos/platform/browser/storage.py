@@ -33,6 +33,11 @@ class JsStorage:
         self._store = store
 
     @property
+    def js_store(self) -> Any:
+        """The ``storage.mjs`` store itself, for bridges that read files without Python."""
+        return self._store
+
+    @property
     def kind(self) -> str:
         return str(self._store.kind)
 

@@ -8,9 +8,12 @@ import sys
 from array import array
 from typing import Any
 
-from pyodide.ffi import to_js
+from pyodide.ffi import JsException, to_js
 
+from llmos.errors import StorageError
 from llmos.memory.index import Allowed, check_rows
+from llmos.platform import Storage
+from llmos.platform.browser.storage import JsStorage
 
 
 class JsIndex:
@@ -32,6 +35,17 @@ class JsIndex:
             swapped.byteswap()
             vectors = swapped.tobytes()
         self._js.add(to_js(memoryview(vectors).cast("B")))
+
+    async def add_file(self, storage: Storage, path: str, size: int) -> None:
+        """Add the rows of a whole vector file: from OPFS/IndexedDB straight into WebAssembly
+        memory when ``storage`` is a browser store, else through Python."""
+        if sys.byteorder == "little" and isinstance(storage, JsStorage):
+            try:
+                await self._js.addFromStore(storage.js_store, path, size)
+            except JsException as error:
+                raise StorageError(f"Could not read the memory file '{path}': {error}") from error
+            return
+        self.add((await storage.read(path))[:size])
 
     def search(
         self, query: array[float], k: int, allowed: Allowed = None
