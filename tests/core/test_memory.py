@@ -307,3 +307,26 @@ async def test_a_stale_or_damaged_keyword_snapshot_is_brought_up_to_date(
     assert all(i["id"] != ids["tax"] for i in found["items"])
     found = await third.call("memory.search", query="Zeppelin", k=1)
     assert found["items"][0]["scores"]["keyword"] == 1.0
+
+
+async def test_deleting_most_of_the_memory_gives_the_space_back(os_: Os) -> None:
+    from llmos.memory.store import NewRecord, Source
+
+    memory = host(os_.service)
+    ids = await remember_notes(os_)
+    store = await memory.store()
+    vector = (await store.get(ids["garden"], with_vectors=True)).vector
+    assert vector is not None
+    extra = await memory.forget([])  # nothing to forget is fine
+    assert extra == 0
+    added = await store.add(
+        [NewRecord("note", f"Filler {n}", {}, Source("note", f"f{n}"), vector) for n in range(300)]
+    )
+    full = (await os_.call("memory.stats"))["bytes"]
+    assert (await os_.call("memory.delete", ids=added))["deleted"] == 300
+    await memory.idle()
+    stats = await os_.call("memory.stats")
+    assert stats["count"] == len(NOTES)
+    assert stats["bytes"] < full / 4, "the deleted records' space was reclaimed"
+    found = await os_.call("memory.search", query="tyre pressure", k=1)
+    assert found["items"][0]["id"] == ids["bike"], "ids survive the compaction"

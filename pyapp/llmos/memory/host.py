@@ -39,6 +39,7 @@ MAX_FILE_BYTES = 1_000_000  # larger files are not indexed (a notice says so)
 MAX_ITEM_CHARS = 200_000  # one remembered text (a note, a tool output) at most
 SNIPPET_CHARS = 300
 SNAPSHOT_EVERY = 100  # keyword changes between snapshot saves (small indexes: every time)
+COMPACT_MIN_DEAD = 100
 IMPORT_BATCH = 64  # records per store write: an interrupted import keeps whole batches
 EXPORT_HEADER = "llmos-memory"
 EXPORT_VERSION = 1
@@ -244,8 +245,16 @@ class MemoryHost:
         for record_id in wanted:
             keywords.remove(record_id)
         self._unsaved += len(wanted)
+        if _worth_compacting(store):
+            self.schedule("a compaction", self._compact)
         self._changed()
         return deleted
+
+    async def _compact(self) -> None:
+        store = await self.store()
+        if _worth_compacting(store):
+            await store.compact()
+            self._changed()
 
     async def forget_source(self, ref: str, source_type: str | None = None) -> int:
         store = await self.store()
@@ -570,6 +579,12 @@ class MemoryHost:
         report["imported"] += len(ids)
         self._unsaved += len(ids)
         self._changed()
+
+
+def _worth_compacting(store: VectorStore) -> bool:
+    """Deleted records take a third of the store, and at least a hundred: rewrite it."""
+    dead = store.rows - store.count
+    return dead >= COMPACT_MIN_DEAD and dead * 3 >= store.rows
 
 
 def _allowed(store: VectorStore, where: Filter, skip: set[int]) -> Callable[[int], bool] | None:

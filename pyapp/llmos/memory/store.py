@@ -300,6 +300,11 @@ class VectorStore:
         return self._live.count(1)
 
     @property
+    def rows(self) -> int:
+        """Records on disk, deleted and damaged ones included (compaction drops those)."""
+        return len(self._live)
+
+    @property
     def size_bytes(self) -> int:
         return sum(self._sizes.values())
 
