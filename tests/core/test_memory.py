@@ -14,7 +14,7 @@ from llmos.platform.http import Http
 from llmos.platform.memory import MemoryStorage
 
 from tests.conftest import run
-from tests.core.agent_support import Os, Server, kinds, make_os
+from tests.core.agent_support import API_KEY, Os, Server, kinds, make_os
 from tests.llm_server import text, tool_calls
 
 NOTES = {
@@ -330,3 +330,22 @@ async def test_deleting_most_of_the_memory_gives_the_space_back(os_: Os) -> None
     assert stats["bytes"] < full / 4, "the deleted records' space was reclaimed"
     found = await os_.call("memory.search", query="tyre pressure", k=1)
     assert found["items"][0]["id"] == ids["bike"], "ids survive the compaction"
+
+
+async def test_a_pasted_api_key_never_reaches_memory_or_its_export(
+    os_: Os, llm_server: Server
+) -> None:
+    llm_server.queue(text("Please do not share keys; I will not keep it."))
+    await os_.chat(f"my key is {API_KEY} keep it safe")
+    memory = host(os_.service)
+    await memory.idle()
+    exported = (await os_.call("memory.export"))["jsonl"]
+    assert "[secret removed]" in exported
+    assert API_KEY not in exported
+    stored = [p for p in (os_.home / "private" / "memory").rglob("*") if p.is_file()]
+    assert stored
+    assert not [p for p in stored if API_KEY.encode() in p.read_bytes()]
+    lines = exported.splitlines()
+    pasted = json.dumps({"kind": "note", "text": f"token {API_KEY} here"})
+    await os_.call("memory.import", jsonl=lines[0] + "\n" + pasted)
+    assert API_KEY not in (await os_.call("memory.export"))["jsonl"]

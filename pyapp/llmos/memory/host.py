@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import json
 import math
 import time
@@ -40,6 +41,7 @@ MAX_ITEM_CHARS = 200_000  # one remembered text (a note, a tool output) at most
 SNIPPET_CHARS = 300
 SNAPSHOT_EVERY = 100  # keyword changes between snapshot saves (small indexes: every time)
 COMPACT_MIN_DEAD = 100
+MIN_SECRET_CHARS = 8  # shorter values could match ordinary words
 IMPORT_BATCH = 64  # records per store write: an interrupted import keeps whole batches
 EXPORT_HEADER = "llmos-memory"
 EXPORT_VERSION = 1
@@ -208,10 +210,20 @@ class MemoryHost:
             )
         return await self._add_chunks(kind, text, source, metadata or {})
 
+    def scrub(self, text: str) -> str:
+        """``text`` without any secret the OS holds (an API key pasted into a chat must not
+        end up in memory or its exports)."""
+        for value in self.service.secrets.as_dict().values():
+            if isinstance(value, str) and len(value) >= MIN_SECRET_CHARS and value in text:
+                text = text.replace(value, "[secret removed]")
+        return text
+
     async def _add_chunks(
         self, kind: str, text: str, source: Source, metadata: dict[str, Any]
     ) -> list[int]:
         store = await self.store()
+        text = self.scrub(text)
+        source = dataclasses.replace(source, title=self.scrub(source.title))
         pieces = await (await self.embedder()).embed_chunks(text)
         many = len(pieces) > 1
         new = [
@@ -539,6 +551,13 @@ class MemoryHost:
             except ValueError as error:
                 report["errors"].append(f"line {number}: {error}")
                 continue
+            clean = self.scrub(record.text)
+            if clean != record.text:
+                record, needs_vector = dataclasses.replace(record, text=clean), True
+            title = self.scrub(record.source.title)
+            record = dataclasses.replace(
+                record, source=dataclasses.replace(record.source, title=title)
+            )
             if needs_vector:
                 record = await self._with_vector(record)
                 report["reembedded"] += 1
@@ -552,14 +571,7 @@ class MemoryHost:
 
     async def _with_vector(self, record: NewRecord) -> NewRecord:
         vector = (await (await self.embedder()).embed_texts([record.text]))[0]
-        return NewRecord(
-            kind=record.kind,
-            text=record.text,
-            metadata=record.metadata,
-            source=record.source,
-            vector=vector,
-            created=record.created,
-        )
+        return dataclasses.replace(record, vector=vector)
 
     async def _import_batch(self, batch: list[NewRecord], report: dict[str, Any]) -> None:
         if not batch:
