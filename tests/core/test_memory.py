@@ -349,3 +349,37 @@ async def test_a_pasted_api_key_never_reaches_memory_or_its_export(
     pasted = json.dumps({"kind": "note", "text": f"token {API_KEY} here"})
     await os_.call("memory.import", jsonl=lines[0] + "\n" + pasted)
     assert API_KEY not in (await os_.call("memory.export"))["jsonl"]
+
+
+async def test_a_damaged_vector_file_is_reported_and_the_rest_still_recalled(
+    os_: Os, tmp_path: Path, http: Http, embedding_engine: Any
+) -> None:
+    ids = await remember_notes(os_)
+    await host(os_.service).idle()
+    [segment] = (os_.home / "private" / "memory").glob("vectors-*.f32")
+    data = bytearray(segment.read_bytes())
+    data[4 : 4 + 64] = b"\xff" * 64  # the first record's vector: garbage
+    segment.write_bytes(bytes(data))
+    again = await make_os(tmp_path, None, http, embedder=embedding_engine)
+    found = await again.call("memory.search", query="bicycle tyre pressure", k=1)
+    assert found["items"][0]["id"] == ids["bike"]
+    await host(again.service).idle()  # the background check of the vectors
+    stats = await again.call("memory.stats")
+    assert any("damaged" in p for p in stats["problems"]), stats
+    assert stats["count"] == len(NOTES) - 1
+    assert segment.read_bytes() == bytes(data), "nothing was deleted"
+
+
+async def test_a_store_from_a_newer_llmos_is_left_untouched(
+    os_: Os, tmp_path: Path, http: Http, embedding_engine: Any
+) -> None:
+    await remember_notes(os_)
+    await host(os_.service).idle()
+    folder = os_.home / "private" / "memory"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "format": 2}))
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    again = await make_os(tmp_path, None, http, embedder=embedding_engine)
+    error = await again.fails("memory.search", query="tomatoes")
+    assert "newer" in error["message"]
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
