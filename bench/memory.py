@@ -9,7 +9,8 @@ In one run on this machine, side by side:
   - natively: onnxruntime, 1 thread, the shipped int8 file and its fp32 twin
     (``bench/fp32_embedder.py``: the same graph with the original weights);
   - in Chromium: onnxruntime-web WASM in the OS worker (``globalThis.llmosEmbedder``), 1 thread
-    and with threads (the page is cross-origin isolated), for both files;
+    and with threads (the page is cross-origin isolated), for both files; and the WebGPU
+    backend on SwiftShader, the only adapter here (``--enable-unsafe-webgpu``);
 * exact top-10 search p50/p95 at 1k, 10k and 100k records: natively ``NumpyIndex``; in Chromium
   the store's search through ``JsIndex`` (the SIMD WebAssembly kernel), with recall@10 against an
   exact float64 reference;
@@ -214,6 +215,26 @@ def browser_embedding(pw: Playwright, url: str, ids: list[list[int]]) -> dict[st
     return out
 
 
+def browser_webgpu(pw: Playwright, url: str, ids: list[list[int]]) -> dict[str, Any]:
+    """The WebGPU backend on this machine's only adapter, SwiftShader (a CPU fallback): why
+    ``auto`` skips fallback adapters."""
+    args = chromium_launch_args()
+    args["args"] = [*args["args"], "--enable-unsafe-webgpu"]
+    browser = pw.chromium.launch(**args)
+    try:
+        page = browser.new_page()
+        page.goto(url)
+        worker = os_worker(page)
+        info = worker.evaluate("(o) => globalThis.llmosEmbedder.load(o)", {"backend": "webgpu"})
+        return {
+            "adapter": info["adapter"],
+            "batch_1": round(worker.evaluate(EMBED_JS, [batched(ids[:16], 1), 1]), 1),
+            "batch_32": round(worker.evaluate(EMBED_JS, [batched(ids[:64], 32), 1]), 1),
+        }
+    finally:
+        browser.close()
+
+
 # --- Chromium: the store and its index, in Pyodide -----------------------------------------------
 STORE_HARNESS = """<!doctype html><meta charset="utf-8"><title>memory bench</title>
 <script type="module">
@@ -356,7 +377,7 @@ def browser_store(pw: Playwright, dist: Path, sizes: tuple[int, ...]) -> dict[st
 def ratios(native: dict[str, Any], browser: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for model in ("int8", "fp32"):
-        for label, figures in browser["embedding"][model].items():
+        for label, figures in browser["embedding"][model].items():  # WASM
             for batch in ("batch_1", "batch_32"):
                 key = f"{model} {label} {batch}"
                 out[key] = round(figures[batch] / native["embedding"][model][batch], 2)
@@ -419,6 +440,9 @@ def main() -> int:
         with sync_playwright() as pw:
             report["machine"] = machine_info(pw)
             report["browser"] = {"embedding": browser_embedding(pw, server.url + "/", ids)}
+            report["browser"]["embedding"]["webgpu_swiftshader"] = browser_webgpu(
+                pw, server.url + "/", ids
+            )
             report["browser"].update(browser_store(pw, dist, sizes))
     finally:
         server.stop()
