@@ -31,6 +31,7 @@ from llmos.llm.types import (
     ToolSpec,
     Usage,
 )
+from llmos.memory.recall import citation
 
 Status = Literal["final", "stopped", "step_limit", "error"]
 Emit = Callable[[str, dict[str, Any]], None]
@@ -71,16 +72,9 @@ def _memory_context(conversation: Conversation | None, limit: int) -> str:
         if item["kind"] == "user":
             return ""
         if item["kind"] == "memories":
-            lines = [_memory_line(m) for m in item["items"][:limit]]
+            lines = [citation(m) for m in item["items"][:limit]]
             return MEMORY_PROMPT + "\n" + "\n".join(lines)
     return ""
-
-
-def _memory_line(memory: dict[str, Any]) -> str:
-    source = memory["source"]
-    return (
-        f"[m{memory['id']}] ({source['type']}: {source['title'] or source['ref']}) {memory['text']}"
-    )
 
 
 def _first_sentence(text: str) -> str:

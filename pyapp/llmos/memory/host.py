@@ -25,7 +25,7 @@ from llmos import protocol
 from llmos.errors import BinaryFileError, LlmosError, NotFoundError, QuotaError
 from llmos.memory.embedder import DIM, MODEL_ID, TextEmbedder
 from llmos.memory.keyword import KeywordIndex
-from llmos.memory.recall import RecallWeights, fuse
+from llmos.memory.recall import RecallWeights, citation, fuse
 from llmos.memory.store import Filter, NewRecord, Record, Source, VectorStore
 
 if TYPE_CHECKING:
@@ -81,16 +81,6 @@ class Hit:
                 "recency": round(self.recency, 4),
             },
         }
-
-
-def format_hit(hit: Hit, chars: int = SNIPPET_CHARS) -> str:
-    """A memory as the model sees it: ``[m12] (file: user/notes.md) text``."""
-    source = hit.record.source
-    where = f"{source.type}: {source.title or source.ref}"
-    text = hit.record.text
-    if len(text) > chars:
-        text = text[: chars - 1] + "…"
-    return f"[m{hit.record.id}] ({where}) {text}"
 
 
 def source_dict(source: Source) -> dict[str, str]:
@@ -465,7 +455,7 @@ class MemoryHost:
         hits = await self.recall(query, k, kinds)
         if not hits:
             return "Nothing in memory matches that."
-        return "\n\n".join(format_hit(h, 1200) for h in hits)
+        return "\n\n".join(citation(h.to_dict(1200)) for h in hits)
 
     async def remember_note(self, text: str, title: str) -> list[int]:
         """The ``remember`` tool: a note, its own source."""

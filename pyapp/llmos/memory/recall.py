@@ -122,3 +122,13 @@ def _recency(created: float | None, now: float, half_life_days: float) -> float:
         return 0.0
     age_days = max(0.0, now - created) / SECONDS_PER_DAY  # a clock set back counts as now
     return float(0.5 ** (age_days / half_life_days))
+
+
+def citation(item: Mapping[str, Any], chars: int = 300) -> str:
+    """A recalled item (``Hit.to_dict()`` shape) as the model sees it:
+    ``[m12] (file: notes.md) text``."""
+    source = item["source"]
+    text = str(item["text"])
+    if len(text) > chars:
+        text = text[: chars - 1] + "…"
+    return f"[m{item['id']}] ({source['type']}: {source['title'] or source['ref']}) {text}"
