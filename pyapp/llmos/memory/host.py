@@ -72,7 +72,7 @@ class Hit:
             "id": self.record.id,
             "kind": self.record.kind,
             "text": text if len(text) <= snippet else text[: snippet - 1] + "…",
-            "source": source_dict(self.record.source),
+            "source": self.record.to_dict()["source"],
             "created": self.record.created,
             "score": round(self.score, 4),
             "scores": {
@@ -81,10 +81,6 @@ class Hit:
                 "recency": round(self.recency, 4),
             },
         }
-
-
-def source_dict(source: Source) -> dict[str, str]:
-    return {"type": source.type, "ref": source.ref, "title": source.title}
 
 
 class MemoryHost:
@@ -622,15 +618,7 @@ async def _vector_scores(
 
 def _export_record(record: Record) -> dict[str, Any]:
     vector = record.vector or array("f")
-    return {
-        "id": record.id,
-        "kind": record.kind,
-        "text": record.text,
-        "metadata": record.metadata,
-        "created": record.created,
-        "source": source_dict(record.source),
-        "vector": base64.b64encode(vector.tobytes()).decode("ascii"),
-    }
+    return {**record.to_dict(), "vector": base64.b64encode(vector.tobytes()).decode("ascii")}
 
 
 def _json_object(line: str) -> dict[str, Any] | None:

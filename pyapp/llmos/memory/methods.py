@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from llmos.errors import InputError, ProtocolError
-from llmos.memory.host import DEFAULTS, SETTINGS_KEY, MemoryHost, source_dict
+from llmos.memory.host import DEFAULTS, SETTINGS_KEY, MemoryHost
 from llmos.memory.recall import RecallWeights
 from llmos.service import method
 
@@ -62,15 +62,7 @@ async def _search(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
 async def _get(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     record_id = _int(params, "id", -1, 0, 2**63 - 1)
     store = await host(service).store()
-    record = await store.get(record_id)
-    return {
-        "id": record.id,
-        "kind": record.kind,
-        "text": record.text,
-        "metadata": record.metadata,
-        "created": record.created,
-        "source": source_dict(record.source),
-    }
+    return (await store.get(record_id)).to_dict()
 
 
 @method("memory.delete")

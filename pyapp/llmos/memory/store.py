@@ -99,6 +99,18 @@ class Record:
     source: Source
     vector: array[float] | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready data (its doc line; what the panel shows), no vector."""
+        source = self.source
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "text": self.text,
+            "metadata": self.metadata,
+            "created": self.created,
+            "source": {"type": source.type, "ref": source.ref, "title": source.title},
+        }
+
 
 @dataclass(frozen=True)
 class NewRecord:
@@ -739,7 +751,7 @@ class VectorStore:
             raise ValueError("A memory's created time must be a finite number.")
         vector = self._check_vector(item.vector, f"The vector of memory '{item.text[:40]}'")
         record = Record(record_id, item.kind, item.text, item.metadata, created, item.source)
-        return _Prepared(_packed(vector), _encode(_doc_of(record)), item, created)
+        return _Prepared(_packed(vector), _encode(record.to_dict()), item, created)
 
     def _pack_row(self, row_id: int, item: _Prepared, doc_offset: int) -> bytes:
         source = item.record.source
@@ -956,18 +968,6 @@ def _encode(doc: dict[str, Any]) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode("ascii")
-
-
-def _doc_of(record: Record) -> dict[str, Any]:
-    source = record.source
-    return {
-        "id": record.id,
-        "kind": record.kind,
-        "text": record.text,
-        "metadata": record.metadata,
-        "created": record.created,
-        "source": {"type": source.type, "ref": source.ref, "title": source.title},
-    }
 
 
 def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
