@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 import build
 from e2e.conftest import wait_ready
+from e2e.fake_bridge import fake_bridge
 from tests.llm_server import MODEL, ScriptedLLM, text
 
 # A 2x2 red PNG.
@@ -25,9 +26,9 @@ PNG = (
     "p3WqAAAAAElFTkSuQmCC"
 )
 
-FAKE_OS = """
-(() => {
-  const fake = (window.__fakeOs = { calls: [], listeners: [], chats: {}, order: [], seq: 0 });
+FAKE_OS = fake_bridge(
+    "__fakeOs",
+    """
   const usage = () => ({ prompt_tokens: 0, completion_tokens: 0, cost_usd: null });
   const summary = (c) => ({ id: c.id, title: c.title, updated: c.updated, usage: c.usage });
   fake.add = (title, items = []) => {
@@ -73,29 +74,11 @@ FAKE_OS = """
     },
     "llm.test": () => fake.test,
   };
-  fake.emit = (name, data) => {
-    for (const fn of fake.listeners) fn(JSON.stringify({ name, data }));
-  };
-  let bridge;
-  Object.defineProperty(window, "llmosBridge", {
-    configurable: true,
-    get: () => bridge,
-    set(real) {
-      bridge = {
-        ...real,
-        subscribe(fn) { fake.listeners.push(fn); return real.subscribe(fn); },
-        async request(method, paramsJson) {
-          const handler = fake.handlers[method];
-          if (!handler) return real.request(method, paramsJson);
-          const params = JSON.parse(paramsJson || "{}");
-          fake.calls.push({ method, params });
-          return JSON.stringify({ ok: true, result: await handler(params) });
-        },
-      };
-    },
-  });
-})();
-"""
+""",
+    chats="{}",
+    order="[]",
+    seq="0",
+)
 
 HOSTILE = """Here is **the answer**.
 

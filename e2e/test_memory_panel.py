@@ -24,13 +24,14 @@ from playwright.sync_api import Browser, Dialog, Page, expect
 
 import build
 from e2e.conftest import OffsiteGuard, wait_ready
+from e2e.fake_bridge import fake_bridge
 from tests.llm_server import MODEL, ScriptedLLM, text
 
 EMBED_TIMEOUT_MS = 120_000  # the first embedding loads onnxruntime-web and the model
 
-FAKE_MEMORY = """
-(() => {
-  const fake = (window.__fakeMemory = { calls: [], listeners: [], records: [], held: [] });
+FAKE_MEMORY = fake_bridge(
+    "__fakeMemory",
+    """
   fake.hold = false;
   fake.notices = [];
   fake.problems = [];
@@ -65,33 +66,10 @@ FAKE_MEMORY = """
     const i = fake.held.findIndex((h) => h.query === query);
     fake.held.splice(i, 1)[0].send();
   };
-  fake.emit = (name, data) => {
-    for (const fn of fake.listeners) fn(JSON.stringify({ name, data }));
-  };
-  let bridge;
-  Object.defineProperty(window, "llmosBridge", {
-    configurable: true,
-    get: () => bridge,
-    set(real) {
-      bridge = {
-        ...real,
-        subscribe(fn) { fake.listeners.push(fn); return real.subscribe(fn); },
-        async request(method, paramsJson) {
-          const handler = fake.handlers[method];
-          if (!handler) return real.request(method, paramsJson);
-          const params = JSON.parse(paramsJson || "{}");
-          fake.calls.push({ method, params });
-          try {
-            return JSON.stringify({ ok: true, result: await handler(params) });
-          } catch ({ code, message }) {
-            return JSON.stringify({ ok: false, error: { code, message } });
-          }
-        },
-      };
-    },
-  });
-})();
-"""
+""",
+    records="[]",
+    held="[]",
+)
 
 HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
