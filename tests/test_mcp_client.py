@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -423,7 +422,7 @@ async def test_a_refused_port_is_a_network_error() -> None:
     assert "127.0.0.1" in str(caught.value)
 
 
-async def test_a_server_that_never_answers_times_out(tmp_path: Path) -> None:
+async def test_a_server_that_never_answers_times_out() -> None:
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
