@@ -7,8 +7,9 @@ runs Python in a child process and writes into the workspace. The API key comes 
 and process lists), is kept in memory only and is not passed to the child. The child runs as
 you, though: natively it is a separate process, not a security boundary (it could read what you
 can read, this process's start-up environment included), so give the CLI only code and keys you
-would run and use yourself; the browser's kernel is the sandbox for untrusted code. Later
-issues add ``llmos mcp``.
+would run and use yourself; the browser's kernel is the sandbox for untrusted code. ``mcp``
+serves the workspace's file (and memory) tools to MCP clients over stdio or Streamable HTTP; it
+runs no code.
 """
 
 from __future__ import annotations
@@ -122,6 +123,53 @@ def _give_memory(service: OsService, workspace: str) -> None:
     service.embedding_engine = lambda prefer: engine
 
 
+async def _mcp(args: argparse.Namespace) -> int:
+    from llmos.agent.tools import ToolContext
+    from llmos.mcp import server as mcp
+
+    service = await OsService.create(DirectoryStorage(args.workspace), MemoryStorage(), _ignore)
+    _give_memory(service, args.workspace)
+    memory = None
+    if service.embedding_engine is not None:
+        from llmos.memory.methods import host
+
+        memory = host(service)
+    ctx = ToolContext(vfs=service.vfs, memory=memory)
+    server = mcp.LlmosMcpServer(ctx, mcp.exposed_tools(memory is not None))
+    if args.http is None:
+        await mcp.serve_stdio(server)
+    else:
+        host_name, port = _host_port(args.http)
+        token = _token(args.token_env)
+        app = mcp.http_app(server, host_name, args.allow_origin or [], token)
+        print(f"llmos mcp: serving http://{args.http}/mcp", file=sys.stderr)
+        await mcp.serve_http(app, host_name, port)
+    if memory is not None:  # what was written is remembered before the process ends
+        await memory.idle()
+    return 0
+
+
+def _ignore(event: Event) -> None:
+    """The MCP server shows no OS events: its client sees tool results only."""
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host_name, _, port = value.rpartition(":")
+    if not host_name or not port.isdigit():
+        raise LlmosError(f"--http takes HOST:PORT, e.g. 127.0.0.1:8765, not '{value}'.")
+    return host_name.strip("[]"), int(port)
+
+
+def _token(env_name: str | None) -> str | None:
+    """The bearer token from the named environment variable (never argv, never logged)."""
+    if env_name is None:
+        return None
+    token = os.environ.get(env_name, "")
+    if not token:
+        raise LlmosError(f"--token-env {env_name}: that environment variable is empty or unset.")
+    return token
+
+
 async def _request(service: OsService, method: str, **params: Any) -> Any:
     reply = await service.handle(
         {"type": "request", "id": "cli", "method": method, "params": params}
@@ -136,17 +184,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"llmos {llmos.__version__}")
     parser.add_argument("--workspace", default=".", help="folder used as the user volume")
     parser.add_argument(
-        "command", choices=[*sorted(COMMANDS), "chat"], help="ls, cat, put (from stdin), chat"
+        "command",
+        choices=[*sorted(COMMANDS), "chat", "mcp"],
+        help="ls, cat, put (from stdin), chat, mcp (serve the tools to MCP clients)",
     )
     parser.add_argument(
         "path", nargs="?", default="user", help="a VFS path (user/notes.md), or chat's message"
     )
     parser.add_argument("--base-url", default="https://api.openai.com/v1", help="chat: endpoint")
     parser.add_argument("--model", default="gpt-4o-mini", help="chat: model name")
+    parser.add_argument("--http", metavar="HOST:PORT", help="mcp: Streamable HTTP, not stdio")
+    parser.add_argument(
+        "--allow-origin", action="append", metavar="ORIGIN", help="mcp --http: a browser origin"
+    )
+    parser.add_argument("--token-env", metavar="NAME", help="mcp --http: bearer token variable")
     args = parser.parse_args(argv)
     try:
         if args.command == "chat":
             return asyncio.run(_chat(args.workspace, args.path, args.base_url, args.model))
+        if args.command == "mcp":
+            return asyncio.run(_mcp(args))
         asyncio.run(COMMANDS[args.command](open_vfs(args.workspace), args.path))
     except LlmosError as error:
         print(f"llmos: {error}", file=sys.stderr)

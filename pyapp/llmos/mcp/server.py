@@ -1,0 +1,239 @@
+"""The MCP server behind ``llmos mcp``: LLMos's tools and workspace files on the official SDK.
+
+Tools come from the agent's registry (:data:`llmos.agent.tools.TOOLS`): their names, descriptions
+and input schemas are listed as they are, and every call goes through ``TOOLS.call``, so argument
+checking and error results are the ones the agent gets. Files of the user volume are resources
+(``llmos://user/<path>``). Over HTTP the server binds 127.0.0.1 by default, refuses requests from
+browser origins that were not allowed explicitly (DNS-rebinding protection), sends CORS headers
+to allowed origins only, and can require a bearer token.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.stdio import stdio_server
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.message import SessionMessage
+from mcp.types import PARSE_ERROR, CallToolResult, ErrorData, InputRequiredResult, JSONRPCError
+from mcp.types import Resource as MCPResource
+from mcp.types import Tool as MCPTool
+from pydantic import AnyUrl
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+import llmos
+import llmos.tools  # registers the built-in tools
+from llmos.agent.tools import TOOLS, ToolContext
+from llmos.errors import BinaryFileError, LlmosError
+
+if TYPE_CHECKING:
+    from mcp.shared._stream_protocols import ReadStream, WriteStream
+
+# Not exposed: ``delete_file`` asks the user in the app before deleting, and an MCP client
+# offers no such question here, so it would always be declined; ``execute_python`` needs a real
+# sandbox natively (the child process of ``llmos chat`` is not one); ``delegate`` needs an LLM.
+FILE_TOOLS = ("read_file", "write_file", "list_files")
+MEMORY_TOOLS = ("recall", "remember")
+RESOURCE_PREFIX = "llmos://user/"
+MAX_RESOURCE_BYTES = 1_000_000  # bigger files are left out of the resource list
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def exposed_tools(memory: bool) -> list[str]:
+    """The registry tools an MCP client gets: the file tools, and memory's when it is on."""
+    return [*FILE_TOOLS, *(MEMORY_TOOLS if memory else ())]
+
+
+class LlmosMcpServer(MCPServer[Any]):
+    """An :class:`MCPServer` whose tools and resources are LLMos's, served from a tool context."""
+
+    def __init__(self, ctx: ToolContext, tool_names: Sequence[str]) -> None:
+        self._ctx = ctx
+        self._tool_names = list(tool_names)
+        super().__init__(
+            name="llmos",
+            version=llmos.__version__,
+            instructions="LLMos's tools on the user's workspace: read, write and list files"
+            + (", recall and remember by meaning." if "recall" in tool_names else "."),
+            log_level="WARNING",
+        )
+
+    async def run_stdio_async(self) -> None:
+        """Serve stdio; unlike the SDK's, a line that is not JSON-RPC gets a parse error back
+        (the SDK drops it silently, which leaves a client waiting for an answer)."""
+        async with stdio_server() as (incoming, outgoing):
+            checked_in, checked = anyio.create_memory_object_stream[SessionMessage | Exception]()
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(_answer_parse_errors, incoming, checked_in, outgoing)
+                lowlevel = self._lowlevel_server
+                await lowlevel.run(checked, outgoing, lowlevel.create_initialization_options())
+
+    async def list_tools(self) -> list[MCPTool]:
+        """Our registry's specs, unchanged."""
+        return [
+            MCPTool(name=spec.name, description=spec.description, input_schema=spec.input_schema)
+            for spec in TOOLS.specs(self._tool_names)
+        ]
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        specs = TOOLS.specs([name] if name in self._tool_names else [])
+        return specs[0].input_schema if specs else None
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        """Run the tool through ``TOOLS.call``; every failure is an ``isError`` result."""
+        if name not in self._tool_names:
+            known = ", ".join(self._tool_names)
+            text = f"There is no tool named '{name}' here. Available: {known}."
+            return CallToolResult.model_validate(
+                {"content": [{"type": "text", "text": text}], "isError": True}
+            )
+        result = await TOOLS.call(name, arguments, self._ctx)
+        return CallToolResult.model_validate(result.to_mcp())
+
+    async def list_resources(self) -> list[MCPResource]:
+        """Every text file of the user volume, except saved chats and hidden folders."""
+        return [
+            MCPResource(uri=_uri(path), name=path, mime_type="text/plain")
+            for path in await self._text_files()
+        ]
+
+    async def _text_files(self) -> list[str]:
+        found = []
+        for entry in await self._ctx.vfs.walk("user"):
+            inner = entry.path.removeprefix("user/")
+            if entry.is_dir or not _shown(inner) or entry.size > MAX_RESOURCE_BYTES:
+                continue
+            try:
+                await self._ctx.vfs.read_text(entry.path)
+            except BinaryFileError:
+                continue
+            found.append(inner)
+        return found
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        """The text of ``llmos://user/<path>``; anything else is a resource error."""
+        text_uri = str(uri)
+        inner = text_uri.removeprefix(RESOURCE_PREFIX)
+        if inner == text_uri or not _shown(inner):
+            raise ResourceError(f"Unknown resource {text_uri}: use {RESOURCE_PREFIX}<path>.")
+        try:
+            text = await self._ctx.vfs.read_text(f"user/{inner}")
+        except LlmosError as error:
+            raise ResourceError(str(error)) from error
+        return [ReadResourceContents(content=text, mime_type="text/plain")]
+
+
+def _uri(path: str) -> str:
+    return RESOURCE_PREFIX + path
+
+
+def _shown(inner: str) -> bool:
+    parts = inner.split("/")
+    return parts[0] != "chats" and not any(part.startswith(".") for part in parts)
+
+
+def http_app(
+    server: MCPServer[Any], host: str, allowed_origins: Sequence[str], token: str | None
+) -> ASGIApp:
+    """The Streamable HTTP app at ``/mcp``: origin check, then CORS, then the bearer token."""
+    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+    if host not in LOCAL_HOSTS:
+        hosts.append(f"{host}:*")
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=hosts,
+        allowed_origins=list(allowed_origins),
+    )
+    app: ASGIApp = server.streamable_http_app(transport_security=security, host=host)
+    if token:
+        app = BearerToken(app, token)
+    app = CORSMiddleware(
+        app,
+        allow_origins=list(allowed_origins),
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["*"],
+        expose_headers=["Mcp-Session-Id", "Mcp-Protocol-Version", "WWW-Authenticate"],
+    )
+    return OriginGuard(app, allowed_origins)
+
+
+class OriginGuard:
+    """Answers 403 to a request whose ``Origin`` was not allowed, preflights included.
+
+    A browser page on any site can send requests to 127.0.0.1; refusing foreign origins before
+    anything else is what keeps such a page away from the workspace."""
+
+    def __init__(self, app: ASGIApp, allowed_origins: Sequence[str]) -> None:
+        self.app = app
+        self.allowed = set(allowed_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        origin = Headers(scope=scope).get("origin") if scope["type"] == "http" else None
+        if origin and origin not in self.allowed:
+            response = PlainTextResponse(f"Origin {origin} is not allowed.", status_code=403)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class BearerToken:
+    """Answers 401 unless the request carries ``Authorization: Bearer <token>``."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            supplied = Headers(scope=scope).get("authorization", "").encode()
+            if not hmac.compare_digest(supplied, self.expected):
+                response = PlainTextResponse(
+                    "A valid bearer token is required.",
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def serve_stdio(server: MCPServer[Any]) -> None:
+    """Serve one client on stdin/stdout until it closes them."""
+    await server.run_stdio_async()
+
+
+async def _answer_parse_errors(
+    incoming: ReadStream[SessionMessage | Exception],
+    checked: MemoryObjectSendStream[SessionMessage | Exception],
+    outgoing: WriteStream[SessionMessage],
+) -> None:
+    async with checked:
+        async for item in incoming:
+            if isinstance(item, Exception):
+                error = ErrorData(code=PARSE_ERROR, message="Parse error: not JSON-RPC.")
+                reply = JSONRPCError(jsonrpc="2.0", id=None, error=error)
+                await outgoing.send(SessionMessage(reply))
+            else:
+                await checked.send(item)
+
+
+async def serve_http(app: ASGIApp, host: str, port: int) -> None:
+    """Serve Streamable HTTP on ``host:port`` until interrupted."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning")
+    await uvicorn.Server(config).serve()

@@ -1,0 +1,259 @@
+"""``llmos mcp`` against real peers: the official SDK's client over stdio and Streamable HTTP,
+and raw HTTP/stdio for the security checks and malformed JSON-RPC."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+from llmos.agent.tools import TOOLS
+from llmos.mcp.server import exposed_tools
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+
+REVISIONS = ["legacy", "2026-07-28"]  # legacy: the 2025-11-25 initialize handshake
+TOKEN = "test-token-0a9f"
+ALLOWED = "http://app.example"
+LAUNCH = "import sys; from llmos.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def _memory_installed() -> bool:
+    try:
+        from llmos.platform.native_embedder import find_model
+
+        find_model()
+    except Exception:
+        return False
+    return True
+
+
+EXPECTED_TOOLS = exposed_tools(_memory_installed())
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    folder = tmp_path / "ws"
+    (folder / "chats").mkdir(parents=True)
+    (folder / "notes.md").write_text("# Notes\nbuy milk\n")
+    (folder / "chats" / "c1.json").write_text("{}")
+    (folder / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    return folder
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "LLMOS_MEMORY": str(tmp_path / "memory"), **extra}
+
+
+def _stdio(workspace: Path, tmp_path: Path) -> StdioServerParameters:
+    args = ["-c", LAUNCH, "mcp", "--workspace", str(workspace)]
+    return StdioServerParameters(command=sys.executable, args=args, env=_env(tmp_path))
+
+
+def _text(result: Any) -> str:
+    return "\n".join(block.text for block in result.content)
+
+
+async def _check_session(client: Client, workspace: Path) -> None:
+    """The session a user's MCP client runs: tools, a write and a read, errors, resources."""
+    listed = (await client.list_tools()).tools
+    assert [t.name for t in listed] == EXPECTED_TOOLS
+    for tool, spec in zip(listed, TOOLS.specs(EXPECTED_TOOLS), strict=True):
+        assert (tool.description, tool.input_schema) == (spec.description, spec.input_schema)
+
+    wrote = await client.call_tool("write_file", {"path": "plans/today.md", "content": "ship"})
+    assert not wrote.is_error, _text(wrote)
+    assert (workspace / "plans" / "today.md").read_text() == "ship"
+    read = await client.call_tool("read_file", {"path": "plans/today.md"})
+    assert (_text(read), read.is_error) == ("ship", False)
+
+    bad = await client.call_tool("read_file", {"name": "notes.md"})
+    assert bad.is_error
+    assert _text(bad) == "Invalid arguments for read_file: arguments is missing 'path'."
+
+    escape = await client.call_tool("write_file", {"path": "../outside.txt", "content": "x"})
+    assert escape.is_error
+    assert "leaves its folder" in _text(escape)
+    assert not (workspace.parent / "outside.txt").exists()
+
+    hidden = await client.call_tool("delete_file", {"path": "notes.md"})
+    assert hidden.is_error
+    assert "no tool named 'delete_file'" in _text(hidden)
+    assert (workspace / "notes.md").exists()
+
+    uris = {str(r.uri) for r in (await client.list_resources()).resources}
+    assert {"llmos://user/notes.md", "llmos://user/plans/today.md"} <= uris
+    assert not any("chats/" in uri or "logo.png" in uri for uri in uris)
+    contents = (await client.read_resource("llmos://user/notes.md")).contents
+    assert contents[0].text == "# Notes\nbuy milk\n"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("mode", REVISIONS)
+async def test_stdio_session(workspace: Path, tmp_path: Path, mode: Any) -> None:
+    async with Client(_stdio(workspace, tmp_path), mode=mode) as client:
+        expected = "2025-11-25" if mode == "legacy" else mode
+        assert client.protocol_version == expected
+        await _check_session(client, workspace)
+
+
+async def test_stdio_memory_remembers_and_recalls(workspace: Path, tmp_path: Path) -> None:
+    async with Client(_stdio(workspace, tmp_path)) as client:
+        if "remember" not in EXPECTED_TOOLS:  # no embedder here: memory tools are not offered
+            names = [t.name for t in (await client.list_tools()).tools]
+            assert "remember" not in names
+            assert "recall" not in names
+            return
+        stored = await client.call_tool("remember", {"text": "The cat is called Zorro."})
+        assert not stored.is_error
+        assert "[m" in _text(stored)
+        found = await client.call_tool("recall", {"query": "what is the cat's name"})
+        assert "Zorro" in _text(found)
+
+
+def test_stdio_malformed_and_unknown_method_keep_serving(workspace: Path, tmp_path: Path) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, "mcp", "--workspace", str(workspace)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=_env(tmp_path),
+        text=True,
+    )
+    assert server.stdin is not None
+    assert server.stdout is not None
+    try:
+        replies = []
+        for line in ["{not json", json.dumps({"jsonrpc": "2.0", "id": 7, "method": "no/such"})]:
+            server.stdin.write(line + "\n")
+            server.stdin.flush()
+            replies.append(json.loads(server.stdout.readline()))
+        assert replies[0]["error"]["code"] == -32700
+        assert (replies[1]["id"], replies[1]["error"]["code"]) == (7, -32601)
+        ping = {"jsonrpc": "2.0", "id": 8, "method": "ping", "params": {}}
+        server.stdin.write(json.dumps(ping) + "\n")
+        server.stdin.flush()
+        assert json.loads(server.stdout.readline()) == {"jsonrpc": "2.0", "id": 8, "result": {}}
+    finally:
+        server.stdin.close()
+        assert server.wait(timeout=10) == 0  # the client closed stdin: a clean exit
+        server.stdout.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_listening(server: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "llmos mcp --http exited before listening"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"llmos mcp --http did not listen on {port} within 30 s")
+
+
+@pytest.fixture
+def http_server(workspace: Path, tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    command = [sys.executable, "-c", LAUNCH, "mcp", "--workspace", str(workspace)]
+    command += ["--http", f"127.0.0.1:{port}", "--allow-origin", ALLOWED]
+    command += ["--token-env", "LLMOS_TEST_MCP_TOKEN"]
+    env = _env(tmp_path, LLMOS_TEST_MCP_TOKEN=TOKEN)
+    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+    try:
+        _wait_until_listening(server, port)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=10)
+        assert TOKEN.encode() not in stderr
+
+
+@pytest.mark.parametrize("mode", REVISIONS)
+async def test_http_session(http_server: str, workspace: Path, mode: Any) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx2.AsyncClient(headers=headers) as http:
+        transport = streamable_http_client(http_server, http_client=http)
+        async with Client(transport, mode=mode) as client:
+            expected = "2025-11-25" if mode == "legacy" else mode
+            assert client.protocol_version == expected
+            await _check_session(client, workspace)
+
+
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
+def _post(url: str, body: str | dict[str, Any], **headers: str) -> httpx.Response:
+    """One raw 2026-07-28 request, with the token unless ``headers`` say otherwise."""
+    sent = {
+        "Authorization": f"Bearer {TOKEN}",
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2026-07-28",
+    }
+    if isinstance(body, dict):
+        sent["Mcp-Method"] = body["method"]
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, **body, "params": {"_meta": MODERN_META}})
+    sent.update(headers)
+    return httpx.post(url, content=body, headers={k: v for k, v in sent.items() if v})
+
+
+def test_http_refuses_foreign_origins_and_missing_tokens(http_server: str) -> None:
+    listing = {"method": "tools/list"}
+    assert _post(http_server, listing).status_code == 200
+    foreign = _post(http_server, listing, Origin="http://evil.example")
+    assert foreign.status_code == 403
+    assert "access-control-allow-origin" not in foreign.headers
+    preflight = httpx.options(
+        http_server,
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 403
+    assert _post(http_server, listing, Authorization="").status_code == 401
+    wrong = _post(http_server, listing, Authorization="Bearer not-the-token")
+    assert (wrong.status_code, wrong.headers["www-authenticate"]) == (401, "Bearer")
+
+
+def test_http_sends_cors_headers_to_allowed_origins_only(http_server: str) -> None:
+    preflight = httpx.options(
+        http_server,
+        headers={
+            "Origin": ALLOWED,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, mcp-method",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == ALLOWED
+    assert "authorization" in preflight.headers["access-control-allow-headers"]
+    answered = _post(http_server, {"method": "tools/list"}, Origin=ALLOWED)
+    assert answered.status_code == 200
+    assert answered.headers["access-control-allow-origin"] == ALLOWED
+    assert "mcp-session-id" in answered.headers["access-control-expose-headers"].lower()
+    assert [t["name"] for t in answered.json()["result"]["tools"]] == EXPECTED_TOOLS
+    plain = _post(http_server, {"method": "tools/list"})
+    assert "access-control-allow-origin" not in plain.headers
+
+
+def test_http_malformed_and_unknown_method_keep_serving(http_server: str) -> None:
+    assert _post(http_server, "{not json").json()["error"]["code"] == -32700
+    assert _post(http_server, "[1, 2]").json()["error"]["code"] == -32600
+    unknown = _post(http_server, {"method": "no/such"}).json()
+    assert unknown["error"]["code"] == -32601
+    assert _post(http_server, {"method": "tools/list"}).json()["result"]["tools"]
