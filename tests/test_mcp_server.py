@@ -17,6 +17,7 @@ import httpx
 import httpx2
 import pytest
 from llmos.agent.tools import TOOLS
+from llmos.cli import main
 from llmos.mcp.server import exposed_tools
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
@@ -257,3 +258,22 @@ def test_http_malformed_and_unknown_method_keep_serving(http_server: str) -> Non
     unknown = _post(http_server, {"method": "no/such"}).json()
     assert unknown["error"]["code"] == -32601
     assert _post(http_server, {"method": "tools/list"}).json()["result"]["tools"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--http", "8765"], "--http takes HOST:PORT"),
+        (["--http", "127.0.0.1:8765", "--token-env", "LLMOS_TEST_UNSET"], "empty or unset"),
+    ],
+)
+def test_bad_options_are_refused_before_serving(
+    workspace: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    options: list[str],
+    message: str,
+) -> None:
+    monkeypatch.delenv("LLMOS_TEST_UNSET", raising=False)
+    assert main(["mcp", "--workspace", str(workspace), *options]) == 1
+    assert message in capsys.readouterr().err

@@ -125,8 +125,15 @@ def _give_memory(service: OsService, workspace: str) -> None:
 
 async def _mcp(args: argparse.Namespace) -> int:
     from llmos.agent.tools import ToolContext
-    from llmos.mcp import server as mcp
 
+    try:
+        from llmos.mcp import server as mcp
+    except ImportError as error:
+        raise LlmosError(
+            f"llmos mcp needs the MCP SDK: pip install 'llmos[mcp]' ({error})"
+        ) from None
+    host_name, port = _host_port(args.http) if args.http else ("", 0)
+    token = _token(args.token_env)
     service = await OsService.create(DirectoryStorage(args.workspace), MemoryStorage(), _ignore)
     _give_memory(service, args.workspace)
     memory = None
@@ -139,8 +146,6 @@ async def _mcp(args: argparse.Namespace) -> int:
     if args.http is None:
         await mcp.serve_stdio(server)
     else:
-        host_name, port = _host_port(args.http)
-        token = _token(args.token_env)
         app = mcp.http_app(server, host_name, args.allow_origin or [], token)
         print(f"llmos mcp: serving http://{args.http}/mcp", file=sys.stderr)
         await mcp.serve_http(app, host_name, port)
