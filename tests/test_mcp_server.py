@@ -170,7 +170,7 @@ def _wait_until_listening(server: subprocess.Popen[bytes], port: int) -> None:
 def http_server(workspace: Path, tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     command = [sys.executable, "-c", LAUNCH, "mcp", "--workspace", str(workspace)]
-    command += ["--http", f"127.0.0.1:{port}", "--allow-origin", ALLOWED]
+    command += ["--http", str(port), "--allow-origin", ALLOWED]  # a bare port: 127.0.0.1
     command += ["--token-env", "LLMOS_TEST_MCP_TOKEN"]
     env = _env(tmp_path, LLMOS_TEST_MCP_TOKEN=TOKEN)
     server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
@@ -263,7 +263,8 @@ def test_http_malformed_and_unknown_method_keep_serving(http_server: str) -> Non
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--http", "8765"], "--http takes HOST:PORT"),
+        (["--http", "localhost:http"], "--http takes [HOST:]PORT"),
+        (["--http", "70000"], "--http takes [HOST:]PORT"),
         (["--http", "127.0.0.1:8765", "--token-env", "LLMOS_TEST_UNSET"], "empty or unset"),
     ],
 )

@@ -147,7 +147,7 @@ async def _mcp(args: argparse.Namespace) -> int:
         await mcp.serve_stdio(server)
     else:
         app = mcp.http_app(server, host_name, args.allow_origin or [], token)
-        print(f"llmos mcp: serving http://{args.http}/mcp", file=sys.stderr)
+        print(f"llmos mcp: serving http://{host_name}:{port}/mcp", file=sys.stderr)
         await mcp.serve_http(app, host_name, port)
     if memory is not None:  # what was written is remembered before the process ends
         await memory.idle()
@@ -159,10 +159,11 @@ def _ignore(event: Event) -> None:
 
 
 def _host_port(value: str) -> tuple[str, int]:
+    """``--http``'s address; a bare port binds 127.0.0.1 (this machine only)."""
     host_name, _, port = value.rpartition(":")
-    if not host_name or not port.isdigit():
-        raise LlmosError(f"--http takes HOST:PORT, e.g. 127.0.0.1:8765, not '{value}'.")
-    return host_name.strip("[]"), int(port)
+    if not port.isdigit() or int(port) > 65535:
+        raise LlmosError(f"--http takes [HOST:]PORT, e.g. 127.0.0.1:8765, not '{value}'.")
+    return host_name.strip("[]") or "127.0.0.1", int(port)
 
 
 def _token(env_name: str | None) -> str | None:
@@ -198,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--base-url", default="https://api.openai.com/v1", help="chat: endpoint")
     parser.add_argument("--model", default="gpt-4o-mini", help="chat: model name")
-    parser.add_argument("--http", metavar="HOST:PORT", help="mcp: Streamable HTTP, not stdio")
+    parser.add_argument("--http", metavar="[HOST:]PORT", help="mcp: Streamable HTTP, not stdio")
     parser.add_argument(
         "--allow-origin", action="append", metavar="ORIGIN", help="mcp --http: a browser origin"
     )
