@@ -17,10 +17,11 @@ import httpx
 import httpx2
 import pytest
 from llmos.agent.tools import TOOLS
-from llmos.cli import main
 from llmos.mcp.server import exposed_tools
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+
+from tests.test_cli import llmos_cmd
 
 REVISIONS = ["legacy", "2026-07-28"]  # legacy: the 2025-11-25 initialize handshake
 TOKEN = "test-token-0a9f"
@@ -269,12 +270,10 @@ def test_http_malformed_and_unknown_method_keep_serving(http_server: str) -> Non
     ],
 )
 def test_bad_options_are_refused_before_serving(
-    workspace: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    options: list[str],
-    message: str,
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, options: list[str], message: str
 ) -> None:
     monkeypatch.delenv("LLMOS_TEST_UNSET", raising=False)
-    assert main(["mcp", "--workspace", str(workspace), *options]) == 1
-    assert message in capsys.readouterr().err
+    out = llmos_cmd("mcp", "--workspace", str(workspace), *options)
+    assert out.returncode == 1
+    assert message in out.stderr.decode()
+    assert "Traceback" not in out.stderr.decode()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from llmos.errors import NotFoundError, QuotaError, ReadOnlyError, StorageError
+from llmos.errors import NotFoundError, PathError, QuotaError, ReadOnlyError, StorageError
 from llmos.platform.native import DirectoryStorage
 from llmos.service import system_storage
 from llmos.vfs import Vfs, Volume
@@ -142,3 +142,29 @@ def test_the_shipped_system_volume_is_read_only_and_has_docs() -> None:
     assert {e.name for e in run(shipped.list(""))} >= {"docs", "agents"}
     with pytest.raises(ReadOnlyError):
         run(shipped.write("docs/welcome.md", b"tampered"))
+
+
+def test_symbolic_links_never_lead_outside_the_folder(root: Path, tmp_path: Path) -> None:
+    storage = DirectoryStorage(root)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("host file")
+    (root / "notes.md").write_text("mine")
+    (root / "escape").symlink_to(outside)
+    (root / "secret-link.txt").symlink_to(outside / "secret.txt")
+    (root / "loop").symlink_to(root)
+    (root / "alias.md").symlink_to(root / "notes.md")  # inside: allowed
+
+    for path in ("escape/secret.txt", "secret-link.txt"):
+        with pytest.raises(PathError, match="outside this folder"):
+            run(storage.read(path))
+    with pytest.raises(PathError):
+        run(storage.write("escape/new.txt", b"x"))
+    assert not (outside / "new.txt").exists()
+    names = sorted(e.name for e in run(storage.list("")))
+    assert names == ["alias.md", "notes.md"], "links outside and linked folders are not listed"
+    assert run(storage.read("alias.md")) == b"mine"
+    run(storage.delete("escape"))
+    run(storage.delete("secret-link.txt"))
+    assert (outside / "secret.txt").read_text() == "host file", "deleting a link keeps its target"
+    assert not (root / "escape").exists()

@@ -12,6 +12,7 @@ from pathlib import Path
 from llmos.errors import (
     LlmosError,
     NotFoundError,
+    PathError,
     QuotaError,
     ReadOnlyError,
     StorageError,
@@ -24,16 +25,30 @@ _TMP_PREFIX = ".llmos-tmp-"
 class DirectoryStorage:
     """Files under ``root``. Writes go to a temporary file that is fsynced and then renamed
     over the target, so a crash leaves either the old or the new file. Appends are fsynced
-    before they return, so a log's later append never reaches the disk before an earlier one."""
+    before they return, so a log's later append never reaches the disk before an earlier one.
+
+    Symbolic links never lead outside ``root`` (a cloned repo may hold one to ``/etc``): a path
+    whose real location is elsewhere is refused, and listings skip such links and linked
+    folders (which could loop)."""
 
     def __init__(self, root: str | os.PathLike[str], read_only: bool = False) -> None:
         self.root = Path(root)
         self.read_only = read_only
         if not read_only:
             self.root.mkdir(parents=True, exist_ok=True)
+        self._real_root = os.path.realpath(self.root)
 
-    def _path(self, path: str) -> Path:
-        return self.root / path if path else self.root
+    def _path(self, path: str, follow: bool = True) -> Path:
+        """The file for ``path``; with ``follow=False`` a final symbolic link is the link
+        itself (to delete or move it), not what it points to."""
+        target = self.root / path if path else self.root
+        checked = target if follow else target.parent
+        real = os.path.realpath(checked)
+        if real != self._real_root and not real.startswith(self._real_root + os.sep):
+            raise PathError(
+                f"'{path}' is a symbolic link to a place outside this folder; it is not followed."
+            )
+        return target
 
     def _check_writable(self) -> None:
         if self.read_only:
@@ -75,9 +90,12 @@ class DirectoryStorage:
             raise NotFoundError(f"'{path}' is not a folder.")
         found: list[Entry] = []
         for child in folder.iterdir():
-            if child.name.startswith(_TMP_PREFIX):
+            if child.name.startswith(_TMP_PREFIX) or (child.is_symlink() and child.is_dir()):
                 continue
-            entry = await self.stat(f"{path}/{child.name}" if path else child.name)
+            try:
+                entry = await self.stat(f"{path}/{child.name}" if path else child.name)
+            except PathError:
+                continue  # a link leading outside
             if entry is not None:
                 found.append(entry)
         return found
@@ -88,15 +106,15 @@ class DirectoryStorage:
 
     async def delete(self, path: str) -> None:
         self._check_writable()
-        target = self._path(path)
-        if target.is_dir():
+        target = self._path(path, follow=False)
+        if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
         else:
             target.unlink(missing_ok=True)
 
     async def move(self, src: str, dst: str) -> None:
         self._check_writable()
-        os.replace(self._path(src), self._path(dst))
+        os.replace(self._path(src, follow=False), self._path(dst, follow=False))
 
     async def append(self, path: str, data: bytes) -> int:
         self._check_writable()
