@@ -37,7 +37,7 @@ from llmos.llm.types import (
     ToolCall,
     Usage,
 )
-from llmos.platform.http import Http, HttpResponse, display_url
+from llmos.platform.http import Http, HttpResponse, display_url, excerpt
 
 DEFAULT_TIMEOUT = 120.0
 """Seconds to wait for the first byte, and then between two pieces of a streamed answer: local
@@ -47,7 +47,6 @@ T = TypeVar("T")
 
 _ERROR_BODY_LIMIT = 64 * 1024
 _WHOLE_BODY_LIMIT = 8 * 1024 * 1024
-_QUOTE_LIMIT = 300
 _SHORTEST_SECRET = 8
 _SSE_STARTS = (b"data:", b":", b"event:", b"id:", b"retry:")
 
@@ -303,7 +302,7 @@ class _Answer:
         if "error" in chunk:
             raise self.explain.body_error(chunk["error"])
         if not isinstance(chunk.get("choices"), list):
-            raise self.explain.bad(f"JSON that is not a chat completion: {_quote(body)}")
+            raise self.explain.bad(f"JSON that is not a chat completion: {excerpt(body)}")
         text = self.apply(chunk)
         self.done = True
         return [*([TextDelta(text)] if text else []), self.completion()]
@@ -315,12 +314,6 @@ def _usage(data: dict[str, Any]) -> Usage:
         return value if isinstance(value, int) else 0
 
     return Usage(count("prompt_tokens"), count("completion_tokens"))
-
-
-def _quote(data: bytes | str, limit: int = _QUOTE_LIMIT) -> str:
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    text = " ".join(text.split())
-    return json.dumps(text[:limit] + ("..." if len(text) > limit else ""), ensure_ascii=False)
 
 
 def _looks_html(body: bytes, content_type: str) -> bool:
@@ -363,9 +356,9 @@ class _Explainer:
         try:
             parsed = json.loads(body)
         except ValueError:
-            return f" The endpoint said: {_quote(body)}."
+            return f" The endpoint said: {excerpt(body)}."
         found = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed
-        return f" The endpoint said: {_quote(_server_message(found))}."
+        return f" The endpoint said: {excerpt(_server_message(found))}."
 
     def status(
         self, status: int, headers: dict[str, str], body: bytes, path: str = "/chat/completions"
@@ -417,7 +410,7 @@ class _Explainer:
         errors are mostly overload)."""
         kind = json.dumps(error).lower() if isinstance(error, dict) else ""
         code = "rate_limited" if "rate" in kind and "limit" in kind else "server"
-        message = f"The endpoint reported an error: {_quote(_server_message(error))}."
+        message = f"The endpoint reported an error: {excerpt(_server_message(error))}."
         return RetryableError(self.redact(message), code)
 
     def bad(self, what: str) -> LlmError:
@@ -434,9 +427,9 @@ class _Explainer:
         try:
             chunk = json.loads(data)
         except ValueError:
-            raise self.bad(f"a stream event that is not JSON ({_quote(data, 120)})") from None
+            raise self.bad(f"a stream event that is not JSON ({excerpt(data, 120)})") from None
         if not isinstance(chunk, dict):
-            raise self.bad(f"a stream event that is not a JSON object ({_quote(data, 120)})")
+            raise self.bad(f"a stream event that is not a JSON object ({excerpt(data, 120)})")
         return chunk
 
     def json_body(self, body: bytes, content_type: str) -> dict[str, Any]:
@@ -447,10 +440,10 @@ class _Explainer:
         try:
             chunk = json.loads(body)
         except ValueError:
-            what = f"text that is neither an event stream nor JSON: {_quote(body, 120)}"
+            what = f"text that is neither an event stream nor JSON: {excerpt(body, 120)}"
             raise self.bad(what) from None
         if not isinstance(chunk, dict):
-            raise self.bad(f"JSON that is not a chat completion: {_quote(body, 120)}")
+            raise self.bad(f"JSON that is not a chat completion: {excerpt(body, 120)}")
         return chunk
 
 
@@ -496,7 +489,7 @@ def _models_verdict(explain: _Explainer, body: bytes, content_type: str) -> dict
     except LlmError as error:
         return _verdict(error.code, str(error))
     except (KeyError, TypeError):
-        failure = explain.bad(f"JSON that is not a model list: {_quote(body, 120)}")
+        failure = explain.bad(f"JSON that is not a model list: {excerpt(body, 120)}")
         return _verdict(failure.code, str(failure))
     where = f"Connected to {explain.base_url}"
     if explain.model in models:

@@ -16,13 +16,13 @@ import asyncio
 import base64
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from llmos.errors import LlmError, LlmosError
 from llmos.llm.sse import SseDecoder
-from llmos.platform.http import Http, HttpResponse, display_url
+from llmos.platform.http import Http, HttpResponse, display_url, excerpt
 
 MODERN_REVISION: Final = "2026-07-28"
 """The stateless revision: every request carries its own ``_meta`` envelope, no session."""
@@ -308,7 +308,10 @@ class McpClient:
         return self._result(self._parse(await self._read(response)), request_id)
 
     async def _read(self, response: HttpResponse) -> bytes:
-        chunks: list[bytes] = []
+        return b"".join([chunk async for chunk in self._capped(response)])
+
+    async def _capped(self, response: HttpResponse) -> AsyncIterator[bytes]:
+        """The response's bytes, refused past ``max_response_bytes``."""
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
@@ -318,20 +321,11 @@ class McpClient:
                     f"{self.max_response_bytes:,} bytes in one answer.",
                     "too_large",
                 )
-            chunks.append(chunk)
-        return b"".join(chunks)
+            yield chunk
 
     async def _from_events(self, response: HttpResponse, request_id: int) -> Json:
         decoder = SseDecoder()
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self.max_response_bytes:
-                raise McpError(
-                    f"The MCP server at {display_url(self.url)} streamed more than "
-                    f"{self.max_response_bytes:,} bytes for one answer.",
-                    "too_large",
-                )
+        async for chunk in self._capped(response):
             for event in decoder.feed(chunk):
                 answer = self._event_answer(event.data, request_id)
                 if answer is not None:
@@ -359,9 +353,9 @@ class McpClient:
         try:
             message = json.loads(body)
         except ValueError:
-            raise self._bad(f"text that is not JSON: {_quote(body)}") from None
+            raise self._bad(f"text that is not JSON: {excerpt(body, 120)}") from None
         if not isinstance(message, dict):
-            raise self._bad(f"JSON that is not a JSON-RPC message: {_quote(body)}")
+            raise self._bad(f"JSON that is not a JSON-RPC message: {excerpt(body, 120)}")
         return message
 
     def _result(self, message: Json, request_id: int) -> Json:
@@ -371,7 +365,7 @@ class McpClient:
         result = message.get("result")
         if message.get("id") != request_id or not isinstance(result, dict):
             raise self._bad(
-                f"a message that answers something else: {_quote(json.dumps(message).encode())}"
+                f"a message that answers something else: {excerpt(json.dumps(message), 120)}"
             )
         return result
 
@@ -472,8 +466,3 @@ def _header_value(value: str) -> str:
     ):
         return value
     return f"=?base64?{base64.b64encode(value.encode()).decode('ascii')}?="
-
-
-def _quote(body: bytes, limit: int = 120) -> str:
-    text = body.decode("utf-8", "replace").strip()
-    return repr(text if len(text) <= limit else text[:limit] + "…")

@@ -18,6 +18,7 @@ request and closes the connection.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
@@ -67,6 +68,13 @@ def display_url(url: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, host, parts.path, "", "")) if host else url.split("?", 1)[0]
+
+
+def excerpt(data: bytes | str, limit: int = 300) -> str:
+    """The start of what a peer sent, quoted on one line, for an error message."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    text = " ".join(text.split())
+    return json.dumps(text[:limit] + ("..." if len(text) > limit else ""), ensure_ascii=False)
 
 
 def network_error(url: str, reason: str) -> LlmError:
