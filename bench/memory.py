@@ -195,7 +195,7 @@ def browser_embedding(pw: Playwright, url: str, ids: list[list[int]]) -> dict[st
     browser = pw.chromium.launch(**chromium_launch_args())
     try:
         for name, model in (("int8", None), ("fp32", "bench/fp32.onnx")):
-            for threads in (1, 0):
+            for threads in (1, 4):  # 4: as many as the page allows (cores, isolated)
                 page = browser.new_context().new_page()
                 page.goto(url)
                 worker = os_worker(page)

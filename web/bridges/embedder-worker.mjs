@@ -71,8 +71,11 @@ async function load({ backend: prefer = "auto", threads: wanted = 0, model: mode
   const model = await cachedBytes(modelPath || BUILD.embedder.model, onProgress, "model", 0.6);
   ort.env.wasm.wasmPaths = new URL("vendor/ort/", BASE).href;
   ort.env.wasm.wasmBinary = wasm;
-  const most = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
-  const threads = wanted > 0 ? Math.min(wanted, most) : most;
+  // By default half the cores: memory works in the background, and on a 2-core machine a
+  // second ORT thread starved the chat for seconds while the model loaded.
+  const cores = navigator.hardwareConcurrency || 1;
+  const most = self.crossOriginIsolated ? Math.max(1, Math.min(4, cores)) : 1;
+  const threads = Math.min(wanted > 0 ? wanted : Math.max(1, Math.floor(cores / 2)), most);
   ort.env.wasm.numThreads = threads;
   ort.env.logLevel = "error";
   const session = await ort.InferenceSession.create(model, {

@@ -2,7 +2,7 @@
 // onnxruntime-web in its own worker so the OS stays responsive while the model loads or runs.
 // llmos.platform.browser.embedder calls globalThis.llmosEmbedder:
 //   load({backend, threads, onProgress}) -> {backend, threads, adapter, ms}
-//     threads: 0 = as many as useful (cross-origin isolated pages only), else that many
+//     threads: 0 = half the cores, else that many (more than one only when cross-origin isolated)
 //   embed(ids: Int32Array of B*W token ids (0-padded), batch B, width W, lengths: Int32Array(B))
 //     -> Float32Array(B*384). Lengths, not zeros, mark padding: a text may contain "[PAD]" (id 0).
 let worker = null;
