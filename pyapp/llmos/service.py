@@ -89,6 +89,7 @@ class OsService:
         self.vector_index: Callable[[int], VectorIndex] | None = None  # None: the default
         self.memory_storage: Storage | None = None  # where memory lives; None: in ``private``
         self.memory_host: object | None = None  # llmos.memory.host.MemoryHost, made on first use
+        self.mcp_servers: object | None = None  # llmos.mcp.remote.RemoteServers, made on first use
         vfs.subscribe(self._on_change)
 
     @classmethod
@@ -229,6 +230,7 @@ async def _settings_set(service: OsService, params: dict[str, Any]) -> dict[str,
 # OS's boot should not wait for.
 PLUGINS = {"chat": "llmos.agent.methods", "llm": "llmos.agent.methods"}
 PLUGINS |= {"kernel": "llmos.kernel.service_methods", "memory": "llmos.memory.methods"}
+PLUGINS |= {"mcp": "llmos.mcp.methods"}
 
 
 def _load_handler(name: str) -> Handler | None:

@@ -14,11 +14,11 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from llmos.agent.chats import Conversation, Item
 from llmos.agent.definitions import AgentDefinition
-from llmos.agent.tools import ToolContext, ToolRegistry, ToolResult
+from llmos.agent.tools import ToolContext, ToolRegistry, ToolResult, parse_arguments
 from llmos.errors import LlmError
 from llmos.llm.router import Decision, Router, Task
 from llmos.llm.types import (
@@ -32,6 +32,9 @@ from llmos.llm.types import (
     Usage,
 )
 from llmos.memory.recall import citation
+
+if TYPE_CHECKING:
+    from llmos.mcp.remote import RemoteServers
 
 Status = Literal["final", "stopped", "step_limit", "error"]
 Emit = Callable[[str, dict[str, Any]], None]
@@ -118,6 +121,7 @@ class Agent:
     router: Router
     ctx: ToolContext
     pricing: Pricing | None = None
+    remote: RemoteServers | None = None
 
     async def run_turn(self, conversation: Conversation, rec: Recorder, task: Task) -> Status:
         """Work on the conversation's last user message until a final answer (or a limit)."""
@@ -167,11 +171,19 @@ class Agent:
             unavailable |= {"recall", "remember"}
         names = [n for n in self.definition.tools if n not in unavailable]
         specs = self.registry.specs(names)
+        if self.remote is not None:
+            specs += [s for s in self.remote.offered() if self._grants_remote(s.name)]
         if not self._local:
             return specs
         if self._task == "chat":
             return []
         return [ToolSpec(s.name, _first_sentence(s.description), s.input_schema) for s in specs]
+
+    def _grants_remote(self, name: str) -> bool:
+        """The system agent gets every enabled MCP server tool; another agent gets those its
+        definition lists by name, or all of them when it lists ``mcp``."""
+        tools = self.definition.tools
+        return self.definition.name == "system" or "mcp" in tools or name in tools
 
     def _system(self, extra: str = "", conversation: Conversation | None = None) -> Message:
         prompt = self.definition.prompt
@@ -264,7 +276,9 @@ class Agent:
         )
         started = time.perf_counter()
         allowed = [spec.name for spec in self._tools()]
-        if call.name in allowed or call.name not in self.registry.names:
+        if self._is_remote(call.name):
+            result = await self._run_remote(call)
+        elif call.name in allowed or call.name not in self.registry.names:
             result = await self.registry.call(call.name, call.arguments, self.ctx)
         else:  # advertised or not, an agent only ever runs the tools its definition grants
             names = ", ".join(allowed) or "none"
@@ -278,7 +292,25 @@ class Agent:
             result=text,
             images=[base64.b64encode(png).decode("ascii") for png in result.images],
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            **({"source": result.source, "untrusted": True} if result.source else {}),
         )
+
+    def _is_remote(self, name: str) -> bool:
+        """A call for a tool of an enabled MCP server (connected or not, so a server that went
+        away gives a readable error result) that this agent may use."""
+        return (
+            self.remote is not None
+            and name not in self.registry.names
+            and self.remote.owns(name)
+            and self._grants_remote(name)
+        )
+
+    async def _run_remote(self, call: ToolCall) -> ToolResult:
+        assert self.remote is not None
+        parsed = parse_arguments(call.name, call.arguments)
+        if isinstance(parsed, ToolResult):
+            return parsed
+        return await self.remote.call(call.name, parsed)
 
     async def _record_route(self, rec: Recorder, decision: Decision) -> None:
         engine = self.engines.get(decision.engine)

@@ -121,7 +121,13 @@ class AgentHost:
             kernel_state=self.kernel_state,
             memory=self.memory(),
         )
-        return Agent(definition, TOOLS, engines, self.router(engines), ctx, self.pricing)
+        remote = None
+        if self.service.settings.get("mcp"):
+            from llmos.mcp.remote import servers
+
+            remote = servers(self.service)
+            await remote.prepare()
+        return Agent(definition, TOOLS, engines, self.router(engines), ctx, self.pricing, remote)
 
     def _delegator(self, chat_id: str, parent: Conversation, depth: int) -> Delegate:
         async def delegate(name: str, task: str) -> str:

@@ -40,11 +40,14 @@ class MemoryAccess(Protocol):
 
 @dataclass
 class ToolResult:
-    """What a tool gives back: text for the model, PNG images for the user (and the model)."""
+    """What a tool gives back: text for the model, PNG images for the user (and the model).
+    ``source`` names the MCP server a remote tool's result came from: untrusted, external data.
+    """
 
     text: str
     is_error: bool = False
     images: list[bytes] = field(default_factory=list)
+    source: str = ""
 
     def to_mcp(self) -> dict[str, Any]:
         """The result as an MCP ``tools/call`` result."""
@@ -122,7 +125,7 @@ class ToolRegistry:
         if tool is None:
             known = ", ".join(self.names)
             return ToolResult(f"There is no tool named '{name}'. Available: {known}.", True)
-        parsed = _parse_arguments(name, arguments)
+        parsed = parse_arguments(name, arguments)
         if isinstance(parsed, ToolResult):
             return parsed
         found = schema.problems(parsed, tool.spec.input_schema)
@@ -136,7 +139,7 @@ class ToolRegistry:
             return ToolResult(f"{name} failed unexpectedly: {type(error).__name__}: {error}", True)
 
 
-def _parse_arguments(name: str, arguments: str | dict[str, Any]) -> dict[str, Any] | ToolResult:
+def parse_arguments(name: str, arguments: str | dict[str, Any]) -> dict[str, Any] | ToolResult:
     if isinstance(arguments, dict):
         return arguments
     if not arguments.strip():
