@@ -469,10 +469,16 @@ def render_tool(item):
     summary.append(dom.element("span", "Tool"))
     summary.append(dom.element("span", item.get("name") or "?", "name"))
     summary.append(dom.element("span", status, "badge"))
+    source = item.get("source")
+    if source:
+        summary.append(dom.element("span", "from " + source + " · untrusted", "untrusted"))
     if item.get("duration_ms") is not None:
         summary.append(dom.element("span", str(int(item["duration_ms"])) + " ms", "ms"))
     node.append(summary)
     body = dom.element("div", "", "tool-body")
+    if source:
+        note = "External data from the MCP server " + source + ": untrusted, shown as plain text."
+        body.append(dom.element("p", note, "source-note"))
     body.append(dom.element("h5", "Arguments"))
     body.append(dom.element("pre", pretty(item.get("arguments"))))
     if item.get("result") or status != "running":

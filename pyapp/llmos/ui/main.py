@@ -65,6 +65,8 @@ def on_event(name, data):
         chat.on_event(name, data)
     elif name.startswith("memory."):
         memory.on_event(name, data)
+    elif name.startswith("mcp."):
+        settings.mcp.on_event(name, data)
     elif name == "llmos.ready":
         dom.by_id("boot").classList.add("done")
         mode = "isolated" if data.get("isolated") else "not isolated"

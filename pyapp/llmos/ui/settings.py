@@ -1,10 +1,12 @@
-"""The model settings dialog: routing mode, OpenAI-compatible endpoints, connection tests.
+"""The settings dialog: routing mode, OpenAI-compatible endpoints, connection tests, and the
+MCP servers (:mod:`llmos.ui.mcp`).
 
 API keys only travel one way: typed here, sent to the OS, never shown back (the OS answers
 ``has_key``). Leaving the key field empty when editing keeps the stored key.
 """
 
 from llmos.ui import bridge, dom
+from llmos.ui.mcp import McpPanel
 
 # ``llm.test`` codes (see ``llmos.llm.openai.check_endpoint``) as the user reads them.
 VERDICTS = {
@@ -24,6 +26,7 @@ class SettingsPanel:
         self.dialog = dom.by_id("settings")
         self.endpoints = []
         self.opener = None
+        self.mcp = McpPanel()
         dom.on(dom.by_id("settings-open"), "click", lambda e: self.show())
         dom.on(dom.by_id("settings-close"), "click", lambda e: self.dialog.close())
         dom.on(self.dialog, "close", lambda e: self._restore_focus())
@@ -53,6 +56,7 @@ class SettingsPanel:
             self.edit(None)
             self.dialog.showModal()
         self.fill(await bridge.call("llm.settings.get"))
+        self.mcp.spawn(self.mcp.refresh())
         checked = self.dialog.querySelector("input[name='llm-mode']:checked")
         if checked:
             checked.focus()
