@@ -36,6 +36,9 @@ class FakeServer:
     legacy: bool = False
     page_size: int = 100
     seen: list[dict[str, Any]] = field(default_factory=list)
+    hang_methods: set[str] = field(default_factory=set)
+    expire_session: bool = False
+    sessions: int = 0
 
     def answer(self, message: dict[str, Any]) -> dict[str, Any] | None:  # noqa: PLR0911
         method, params = message.get("method"), message.get("params") or {}
@@ -48,6 +51,8 @@ class FakeServer:
         if method == "initialize":
             info = {"name": "fake", "version": "1"}
             return {"result": {"protocolVersion": "2025-11-25", "serverInfo": info}}
+        if method == "resources/read":
+            return {"result": {"contents": [{"uri": params["uri"], "text": "hello"}]}}
         if method == "tools/list":
             start = int(params.get("cursor") or 0)
             page: dict[str, Any] = {"tools": self.tools[start : start + self.page_size]}
@@ -108,7 +113,11 @@ class FakeMcpHttp:
         server.seen.append({"message": message, "headers": dict(headers or {})})
         if server.mode == "down":
             raise network_error(url, "connection refused")
-        if server.mode == "hang":
+        if server.expire_session and (headers or {}).get("Mcp-Session-Id"):
+            server.expire_session = False  # the server forgot the session once
+            yield Response(404, {"content-type": "application/json"}, [b"{}"], False)
+            return
+        if server.mode == "hang" or message.get("method") in server.hang_methods:
             try:
                 await asyncio.wait_for(asyncio.Event().wait(), timeout)
             except TimeoutError:
@@ -121,13 +130,17 @@ class FakeMcpHttp:
             yield Response(202, {}, [], False)
             return
         data = json.dumps({"jsonrpc": "2.0", "id": message["id"], **answer}).encode()
+        session = {}
+        if message.get("method") == "initialize":
+            server.sessions += 1
+            session = {"mcp-session-id": f"session-{server.sessions}"}
         dies = server.mode == "die" and message.get("method") == "tools/call"
         if server.mode in ("sse", "die"):
             progress = b'data: {"jsonrpc":"2.0","method":"notifications/progress","params":{}}\n\n'
             chunks = [b": keep-alive\n\n", progress] + ([] if dies else [b"data: ", data, b"\n\n"])
-            yield Response(200, {"content-type": "text/event-stream"}, chunks, dies)
+            yield Response(200, {"content-type": "text/event-stream", **session}, chunks, dies)
             return
-        yield Response(200, {"content-type": "application/json"}, [data], False)
+        yield Response(200, {"content-type": "application/json", **session}, [data], False)
 
 
 def tool(name: str, description: str = "Says it back.") -> dict[str, Any]:
