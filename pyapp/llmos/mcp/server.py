@@ -21,8 +21,17 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.stdio import stdio_server
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
-from mcp.types import PARSE_ERROR, CallToolResult, ErrorData, InputRequiredResult, JSONRPCError
+from mcp.types import (
+    INVALID_PARAMS,
+    PARSE_ERROR,
+    CallToolResult,
+    ErrorData,
+    GetPromptResult,
+    InputRequiredResult,
+    JSONRPCError,
+)
 from mcp.types import Resource as MCPResource
 from mcp.types import Tool as MCPTool
 from pydantic import AnyUrl
@@ -102,6 +111,15 @@ class LlmosMcpServer(MCPServer[Any]):
         result = await TOOLS.call(name, arguments, self._ctx)
         return CallToolResult.model_validate(result.to_mcp())
 
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        context: Context[Any, Any] | None = None,
+    ) -> GetPromptResult | InputRequiredResult:
+        """LLMos offers no prompts: an invalid-params error, not a logged server exception."""
+        raise MCPError(INVALID_PARAMS, f"Unknown prompt '{name}': LLMos offers no prompts.")
+
     async def list_resources(self) -> list[MCPResource]:
         """Every text file of the user volume, except saved chats and hidden folders."""
         return [
@@ -156,7 +174,8 @@ def http_app(
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=hosts,
-        allowed_origins=list(allowed_origins),
+        # Our OriginGuard runs first and is stricter: here only its own-origin rule is mirrored.
+        allowed_origins=[*allowed_origins, *(f"http://{h}:*" for h in _host_names(host))],
     )
     app: ASGIApp = server.streamable_http_app(transport_security=security, host=host)
     if token:
@@ -168,22 +187,41 @@ def http_app(
         allow_headers=["*"],
         expose_headers=["Mcp-Session-Id", "Mcp-Protocol-Version", "WWW-Authenticate"],
     )
-    return OriginGuard(app, allowed_origins)
+    return OriginGuard(app, allowed_origins, _host_names(host))
+
+
+def _host_names(host: str) -> list[str]:
+    """The names this server answers to, as they appear in ``Host`` and ``Origin``."""
+    names = ["127.0.0.1", "localhost", "[::1]"]
+    if host not in LOCAL_HOSTS:
+        names.append(f"[{host}]" if ":" in host else host)
+    return names
 
 
 class OriginGuard:
     """Answers 403 to a request whose ``Origin`` was not allowed, preflights included.
 
     A browser page on any site can send requests to 127.0.0.1; refusing foreign origins before
-    anything else is what keeps such a page away from the workspace."""
+    anything else is what keeps such a page away from the workspace. The server's own origin
+    (``http://<Host>`` for a host name it answers to) is allowed: no other page has it, and a
+    rebound name fails this check because it is not one of those names."""
 
-    def __init__(self, app: ASGIApp, allowed_origins: Sequence[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, allowed_origins: Sequence[str], host_names: Sequence[str] = ()
+    ) -> None:
         self.app = app
         self.allowed = set(allowed_origins)
+        self.host_names = set(host_names)
+
+    def _own_origin(self, origin: str, host: str) -> bool:
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        return name in self.host_names and origin == f"http://{host}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        origin = Headers(scope=scope).get("origin") if scope["type"] == "http" else None
-        if origin and origin not in self.allowed:
+        headers = Headers(scope=scope) if scope["type"] == "http" else None
+        origin = headers.get("origin") if headers else None
+        host = headers.get("host", "") if headers else ""
+        if origin and origin not in self.allowed and not self._own_origin(origin, host):
             response = PlainTextResponse(f"Origin {origin} is not allowed.", status_code=403)
             await response(scope, receive, send)
             return
