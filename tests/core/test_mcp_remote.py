@@ -245,6 +245,8 @@ async def test_names_never_collide_or_override(os_: Os, fake: FakeMcpHttp) -> No
     assert error["message"] == "There is already an MCP server named 'a'."
     error = await os_.fails("mcp.servers.add", name="x", url="file:///etc/passwd")
     assert "must start with http:// or https://" in error["message"]
+    error = await os_.fails("mcp.servers.add", name="x", url="https://me:pw@mcp.test/a")
+    assert error["message"] == "Put credentials in the token or headers fields, not in the URL."
 
 
 async def test_disabled_tools_and_servers_are_not_offered(

@@ -367,6 +367,8 @@ def _checked_url(url: str) -> str:
     url = url.strip()
     if not url.startswith(("http://", "https://")):
         raise ProtocolError("The MCP server URL must start with http:// or https://.")
+    if "@" in url.split("/", 3)[2]:  # settings are no place for credentials
+        raise ProtocolError("Put credentials in the token or headers fields, not in the URL.")
     return url
 
 
