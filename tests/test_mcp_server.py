@@ -128,6 +128,12 @@ async def test_stdio_memory_remembers_and_recalls(workspace: Path, tmp_path: Pat
         assert "Zorro" in _text(found)
 
 
+def _oversized_write() -> dict[str, Any]:
+    """A 20 MB write_file call: over the 4 MiB cap of one message on either transport."""
+    arguments = {"path": "big.txt", "content": "x" * 20_000_000}
+    return {"method": "tools/call", "params": {"name": "write_file", "arguments": arguments}}
+
+
 def test_stdio_malformed_and_unknown_method_keep_serving(workspace: Path, tmp_path: Path) -> None:
     server = subprocess.Popen(
         [sys.executable, "-c", LAUNCH, "mcp", "--workspace", str(workspace)],
@@ -140,12 +146,17 @@ def test_stdio_malformed_and_unknown_method_keep_serving(workspace: Path, tmp_pa
     assert server.stdout is not None
     try:
         replies = []
-        for line in ["{not json", json.dumps({"jsonrpc": "2.0", "id": 7, "method": "no/such"})]:
+        lines = ["{not json", json.dumps({"jsonrpc": "2.0", "id": 7, "method": "no/such"})]
+        lines.append(json.dumps({"jsonrpc": "2.0", "id": 9, **_oversized_write()}))
+        for line in lines:
             server.stdin.write(line + "\n")
             server.stdin.flush()
             replies.append(json.loads(server.stdout.readline()))
         assert replies[0]["error"]["code"] == -32700
         assert (replies[1]["id"], replies[1]["error"]["code"]) == (7, -32601)
+        assert (replies[2]["id"], replies[2]["error"]["code"]) == (9, -32600)
+        assert replies[2]["error"]["message"].startswith("Request too large: 2000")
+        assert not (workspace / "big.txt").exists()
         ping = {"jsonrpc": "2.0", "id": 8, "method": "ping", "params": {}}
         server.stdin.write(json.dumps(ping) + "\n")
         server.stdin.flush()
@@ -266,6 +277,21 @@ def test_http_malformed_and_unknown_method_keep_serving(http_server: str) -> Non
     assert _post(http_server, "[1, 2]").json()["error"]["code"] == -32600
     unknown = _post(http_server, {"method": "no/such"}).json()
     assert unknown["error"]["code"] == -32601
+    assert _post(http_server, {"method": "tools/list"}).json()["result"]["tools"]
+
+
+def test_http_invalid_params_and_oversized_requests_keep_serving(
+    http_server: str, workspace: Path
+) -> None:
+    nameless = _post(http_server, {"method": "tools/call"}, **{"Mcp-Name": "write_file"})
+    assert nameless.json()["error"]["code"] == -32602
+    call = _oversized_write()
+    body = {"jsonrpc": "2.0", "id": 1, **call}
+    body["params"]["_meta"] = MODERN_META
+    headers = {"Mcp-Method": "tools/call", "Mcp-Name": "write_file"}
+    too_big = _post(http_server, json.dumps(body), **headers)
+    assert (too_big.status_code, too_big.text) == (413, "Request body too large")
+    assert not (workspace / "big.txt").exists()
     assert _post(http_server, {"method": "tools/list"}).json()["result"]["tools"]
 
 

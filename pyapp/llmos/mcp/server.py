@@ -20,17 +20,22 @@ from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.stdio import stdio_server
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import (
+    DEFAULT_MAX_REQUEST_BODY_SIZE,
+    TransportSecuritySettings,
+)
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 from mcp.types import (
     INVALID_PARAMS,
+    INVALID_REQUEST,
     PARSE_ERROR,
     CallToolResult,
     ErrorData,
     GetPromptResult,
     InputRequiredResult,
     JSONRPCError,
+    JSONRPCRequest,
 )
 from mcp.types import Resource as MCPResource
 from mcp.types import Tool as MCPTool
@@ -56,6 +61,8 @@ MEMORY_TOOLS = ("recall", "remember")
 RESOURCE_PREFIX = "llmos://user/"
 MAX_RESOURCE_BYTES = 1_000_000  # bigger files are left out of the resource list
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+# One message's cap on stdio: the SDK's cap on an HTTP request body (answered there with 413).
+MAX_MESSAGE_CHARS = DEFAULT_MAX_REQUEST_BODY_SIZE
 
 
 def exposed_tools(memory: bool) -> list[str]:
@@ -79,7 +86,8 @@ class LlmosMcpServer(MCPServer[Any]):
 
     async def run_stdio_async(self) -> None:
         """Serve stdio; unlike the SDK's, a line that is not JSON-RPC gets a parse error back
-        (the SDK drops it silently, which leaves a client waiting for an answer)."""
+        (the SDK drops it silently, which leaves a client waiting for an answer), and a request
+        bigger than HTTP allows is refused with an error instead of being run."""
         async with stdio_server() as (incoming, outgoing):
             checked_in, checked = anyio.create_memory_object_stream[SessionMessage | Exception]()
             async with anyio.create_task_group() as tasks:
@@ -261,12 +269,28 @@ async def _answer_parse_errors(
 ) -> None:
     async with checked:
         async for item in incoming:
-            if isinstance(item, Exception):
-                error = ErrorData(code=PARSE_ERROR, message="Parse error: not JSON-RPC.")
-                reply = JSONRPCError(jsonrpc="2.0", id=None, error=error)
-                await outgoing.send(SessionMessage(reply))
-            else:
+            refusal = _refusal(item)
+            if refusal is not None:
+                await outgoing.send(SessionMessage(refusal))
+            elif not isinstance(item, Exception):
                 await checked.send(item)
+
+
+def _refusal(item: SessionMessage | Exception) -> JSONRPCError | None:
+    """The error answering a line that is not JSON-RPC or a request over the size cap."""
+    if isinstance(item, Exception):
+        error = ErrorData(code=PARSE_ERROR, message="Parse error: not JSON-RPC.")
+        return JSONRPCError(jsonrpc="2.0", id=None, error=error)
+    message = item.message
+    if not isinstance(message, JSONRPCRequest):
+        return None
+    size = len(message.model_dump_json(by_alias=True, exclude_unset=True))
+    if size <= MAX_MESSAGE_CHARS:
+        return None
+    text = f"Request too large: {size} characters; the limit is {MAX_MESSAGE_CHARS}."
+    return JSONRPCError(
+        jsonrpc="2.0", id=message.id, error=ErrorData(code=INVALID_REQUEST, message=text)
+    )
 
 
 async def serve_http(app: ASGIApp, host: str, port: int) -> None:
