@@ -245,6 +245,12 @@ def test_http_refuses_foreign_origins_and_missing_tokens(http_server: str) -> No
         headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
     )
     assert preflight.status_code == 403
+    own = http_server.removesuffix("/mcp")  # a page the server itself would serve
+    assert _post(http_server, listing, Origin=own).status_code == 200
+    other_port = f"http://127.0.0.1:{_free_port()}"  # another local site
+    assert _post(http_server, listing, Origin=other_port).status_code == 403
+    rebound = {"Host": "evil.example:80", "Origin": "http://evil.example:80"}
+    assert _post(http_server, listing, **rebound).status_code == 403
     assert _post(http_server, listing, Authorization="").status_code == 401
     wrong = _post(http_server, listing, Authorization="Bearer not-the-token")
     assert (wrong.status_code, wrong.headers["www-authenticate"]) == (401, "Bearer")
