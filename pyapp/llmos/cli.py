@@ -8,8 +8,11 @@ and process lists), is kept in memory only and is not passed to the child. The c
 you, though: natively it is a separate process, not a security boundary (it could read what you
 can read, this process's start-up environment included), so give the CLI only code and keys you
 would run and use yourself; the browser's kernel is the sandbox for untrusted code. ``mcp``
-serves the workspace's file (and memory) tools to MCP clients over stdio or Streamable HTTP; it
-runs no code.
+serves the workspace's file (and memory) tools to MCP clients over stdio or Streamable HTTP, and
+``execute_python`` when Node.js >= 25 and the npm ``pyodide`` package are found: that code runs
+in Pyodide under Node's permission model (see :mod:`llmos.platform.node_sandbox`), a real
+sandbox: no files outside the workspace's copy, no network unless ``--allow-network``, a time
+limit per call and a memory limit (``--python-memory``). ``--no-python`` leaves it out.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import llmos
 from llmos.errors import LlmosError
@@ -31,6 +34,9 @@ from llmos.platform.native import DirectoryStorage
 from llmos.protocol import Event
 from llmos.service import OsService, system_storage
 from llmos.vfs import Vfs, Volume
+
+if TYPE_CHECKING:
+    from llmos.platform.node_sandbox import PyodideNodeSandbox
 
 
 def open_vfs(workspace: str) -> Vfs:
@@ -141,17 +147,41 @@ async def _mcp(args: argparse.Namespace) -> int:
         from llmos.memory.methods import host
 
         memory = host(service)
-    ctx = ToolContext(vfs=service.vfs, memory=memory)
-    server = mcp.LlmosMcpServer(ctx, mcp.exposed_tools(memory is not None))
-    if args.http is None:
-        await mcp.serve_stdio(server)
-    else:
-        app = mcp.http_app(server, host_name, args.allow_origin or [], token)
-        print(f"llmos mcp: serving http://{host_name}:{port}/mcp", file=sys.stderr)
-        await mcp.serve_http(app, host_name, port)
+    sandbox = _python_sandbox(args)
+    ctx = ToolContext(vfs=service.vfs, memory=memory, sandbox=sandbox)
+    tool_names = mcp.exposed_tools(memory is not None)
+    if sandbox is not None:
+        tool_names.append("execute_python")
+    server = mcp.LlmosMcpServer(ctx, tool_names)
+    try:
+        if args.http is None:
+            await mcp.serve_stdio(server)
+        else:
+            app = mcp.http_app(server, host_name, args.allow_origin or [], token)
+            print(f"llmos mcp: serving http://{host_name}:{port}/mcp", file=sys.stderr)
+            await mcp.serve_http(app, host_name, port)
+    finally:
+        if sandbox is not None:
+            await sandbox.close()
     if memory is not None:  # what was written is remembered before the process ends
         await memory.idle()
     return 0
+
+
+def _python_sandbox(args: argparse.Namespace) -> PyodideNodeSandbox | None:
+    """``execute_python``'s sandbox (started on the first call), or None with one line saying
+    why on stderr."""
+    from llmos.platform.node_sandbox import PyodideNodeSandbox, find_runtime
+
+    if args.no_python:
+        return None
+    runtime = find_runtime()
+    if isinstance(runtime, str):
+        print(f"llmos mcp: execute_python is off: {runtime}", file=sys.stderr)
+        return None
+    return PyodideNodeSandbox(
+        runtime, allow_network=args.allow_network, memory_mb=args.python_memory
+    )
 
 
 def _ignore(event: Event) -> None:
@@ -204,6 +234,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--allow-origin", action="append", metavar="ORIGIN", help="mcp --http: a browser origin"
     )
     parser.add_argument("--token-env", metavar="NAME", help="mcp --http: bearer token variable")
+    parser.add_argument(
+        "--allow-network",
+        action="store_true",
+        help="mcp: let execute_python's sandbox reach the network (off by default)",
+    )
+    parser.add_argument(
+        "--python-memory",
+        type=int,
+        default=1024,
+        metavar="MB",
+        help="mcp: execute_python's memory limit (1024)",
+    )
+    parser.add_argument("--no-python", action="store_true", help="mcp: do not offer execute_python")
     args = parser.parse_args(argv)
     try:
         if args.command == "chat":
