@@ -285,3 +285,34 @@ async def test_mcp_execute_python(tmp_path: Path) -> None:
         assert "FileNotFoundError" in bad.content[0].text  # type: ignore[union-attr]
         again = await client.call_tool("read_file", {"path": "missing.txt"})
         assert again.is_error  # still serving
+
+
+def test_an_explicit_runtime_that_is_missing_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMOS_PYODIDE", "/nonexistent/pyodide")
+    assert "no /nonexistent/pyodide/pyodide.mjs" in str(find_runtime())
+    monkeypatch.delenv("LLMOS_PYODIDE")
+    monkeypatch.setenv("LLMOS_NODE", sys.executable)  # runs, but is no Node >= 25
+    assert f"No Node.js >= 25 (its permission model is the sandbox; tried {sys.executable})" in str(
+        find_runtime()
+    )
+
+
+def test_mcp_without_python(tmp_path: Path) -> None:
+    import subprocess
+
+    launch = "import sys; from llmos.cli import main; sys.exit(main(sys.argv[1:]))"
+    env = {"PATH": "/usr/bin:/bin", "LLMOS_MEMORY": str(tmp_path / "m"), "HOME": str(tmp_path)}
+    for flag, expected in (("--no-python", ""), ("", "execute_python is off: Pyodide for Node")):
+        extra = {"LLMOS_PYODIDE": "/nonexistent"} if not flag else {}
+        args = [sys.executable, "-c", launch, "mcp", "--workspace", str(tmp_path)]
+        done = subprocess.run(
+            [*args, *filter(None, [flag])],
+            input="",
+            capture_output=True,
+            text=True,
+            env={**env, **extra},
+            timeout=60,
+            check=False,
+        )
+        assert expected in done.stderr
+        assert "execute_python is off" not in done.stderr or not flag

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,7 @@ from llmos.platform.native_sandbox import SandboxStartError, SubprocessSandbox, 
 MIN_NODE_MAJOR = 25
 DEFAULT_MEMORY_MB = 1024
 MEMORY_POLL_S = 0.1
+PR_SET_PDEATHSIG = 1
 PACKAGE_DIR = Path(llmos.__file__).resolve().parent
 HOST_SCRIPT = PACKAGE_DIR / "kernel" / "node_host.mjs"
 REPO_NODE_MODULES = PACKAGE_DIR.parent.parent / "node_modules"
@@ -52,23 +55,22 @@ class NodeRuntime:
 
 
 def find_runtime() -> NodeRuntime | str:
-    """The Node and Pyodide to use, or why there are none (with how to get them)."""
-    pyodide = _find_pyodide()
-    if pyodide is None:
-        return f"Pyodide for Node was not found. {HOW_TO_ENABLE}"
-    candidates = [os.environ.get("LLMOS_NODE"), str(REPO_NODE_MODULES / ".bin" / "node")]
-    candidates.append(shutil.which("node"))
+    """The Node and Pyodide to use, or why there are none (with how to get them). A folder or
+    program named in ``LLMOS_PYODIDE`` or ``LLMOS_NODE`` is used or reported, never skipped."""
+    pyodide = os.environ.get("LLMOS_PYODIDE") or str(REPO_NODE_MODULES / "pyodide")
+    if not (Path(pyodide) / "pyodide.mjs").is_file():
+        return f"Pyodide for Node was not found (no {pyodide}/pyodide.mjs). {HOW_TO_ENABLE}"
+    explicit = os.environ.get("LLMOS_NODE")
+    candidates: list[str | None] = [explicit or str(REPO_NODE_MODULES / ".bin" / "node")]
+    candidates += [] if explicit else [shutil.which("node")]
     for node in filter(None, candidates):
         if _node_major(node) >= MIN_NODE_MAJOR:
-            return NodeRuntime(node, pyodide)
-    return f"No Node.js >= {MIN_NODE_MAJOR} (its permission model is the sandbox). {HOW_TO_ENABLE}"
-
-
-def _find_pyodide() -> Path | None:
-    for folder in (os.environ.get("LLMOS_PYODIDE"), str(REPO_NODE_MODULES / "pyodide")):
-        if folder and (Path(folder) / "pyodide.mjs").is_file():
-            return Path(folder).resolve()
-    return None
+            return NodeRuntime(node, Path(pyodide).resolve())
+    tried = ", ".join(filter(None, candidates)) or "none on PATH"
+    return (
+        f"No Node.js >= {MIN_NODE_MAJOR} (its permission model is the sandbox; tried {tried}). "
+        + HOW_TO_ENABLE
+    )
 
 
 def _node_major(node: str) -> int:
@@ -81,6 +83,12 @@ def _node_major(node: str) -> int:
         return 0
     match = re.match(r"v(\d+)\.", done.stdout.strip())
     return int(match.group(1)) if match else 0
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: a kill when we die, or a loop in it would spin on forever
+    (Pyodide runs on Node's main thread, deaf to a closed stdin while code runs)."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def resident_mb(pid: int) -> float:
@@ -142,6 +150,7 @@ class PyodideNodeSandbox(SubprocessSandbox):
                 env=self.environment(),
                 limit=1 << 30,
                 start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         except OSError as error:
             raise SandboxStartError(f"The Pyodide sandbox did not start: {error}") from error
