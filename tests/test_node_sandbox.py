@@ -225,9 +225,15 @@ def test_no_http_without_the_network_switch(shared: Shared, web: tuple[int, Any]
     assert handler.hits == 0
 
 
-def test_os_system_crashes_only_its_sandbox(shared: Shared) -> None:
-    generation = shared.sandbox.generation
+def test_os_system_is_refused(shared: Shared) -> None:
     outcome = shared.run(f"import os\nos.system('touch {MARK}')")
+    assert "OSError: The sandbox cannot start programs." in _error(outcome)
+    assert not Path(MARK).exists()
+
+
+def test_posix_system_crashes_only_its_sandbox(shared: Shared) -> None:
+    generation = shared.sandbox.generation
+    outcome = shared.run(f"import posix\nposix.system('touch {MARK}')")
     assert "allow-child-process" in _error(outcome)
     assert "next run starts a fresh sandbox" in _error(outcome)
     assert not Path(MARK).exists()

@@ -54,6 +54,15 @@ async function boot() {
   pyodide.FS.mkdirTree(WORKSPACE);
   const kernelMain = pyodide.pyimport("llmos.platform.browser.kernel_main");
   const kernel = kernelMain.setup("{}", () => {}, WORKSPACE);
+  // Node refuses to start programs, which Pyodide takes as fatal: say so in Python instead
+  // (posix.system itself still ends this process; the parent reports it and starts afresh).
+  pyodide.runPython(`
+import os
+def system(command):
+    raise OSError("The sandbox cannot start programs.")
+os.system = system
+del os, system
+`);
   return kernel;
 }
 
