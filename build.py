@@ -173,9 +173,13 @@ def package_version() -> str:
 def ensure_node_modules() -> None:
     stamp = NODE / ".llmos-lock-sha256"
     lock_hash = sha256_of(ROOT / "package-lock.json")
-    if stamp.exists() and stamp.read_text() == lock_hash:
+    node_binary = NODE / ".bin" / "node"
+    if stamp.exists() and stamp.read_text() == lock_hash and node_binary.exists():
         return
     run(["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=ROOT)
+    # The npm `node` package (Node 26, the MCP sandbox's runtime) fetches its binary in an
+    # install script, the one script we let run.
+    run(["npm", "rebuild", "node", "--no-audit", "--no-fund"], cwd=ROOT)
     stamp.write_text(lock_hash)
 
 
