@@ -54,8 +54,8 @@ if TYPE_CHECKING:
     from mcp.shared._stream_protocols import ReadStream, WriteStream
 
 # Not exposed: ``delete_file`` asks the user in the app before deleting, and an MCP client
-# offers no such question here, so it would always be declined; ``execute_python`` needs a real
-# sandbox natively (the child process of ``llmos chat`` is not one); ``delegate`` needs an LLM.
+# offers no such question here, so it would always be declined; ``delegate`` needs an LLM.
+# ``execute_python`` is added by ``llmos mcp`` when its Pyodide-under-Node sandbox is found.
 FILE_TOOLS = ("read_file", "write_file", "list_files")
 MEMORY_TOOLS = ("recall", "remember")
 RESOURCE_PREFIX = "llmos://user/"
@@ -80,7 +80,9 @@ class LlmosMcpServer(MCPServer[Any]):
             name="llmos",
             version=llmos.__version__,
             instructions="LLMos's tools on the user's workspace: read, write and list files"
-            + (", recall and remember by meaning." if "recall" in tool_names else "."),
+            + (", recall and remember by meaning" if "recall" in tool_names else "")
+            + (", run Python in a sandbox" if "execute_python" in tool_names else "")
+            + ".",
             log_level="WARNING",
         )
 

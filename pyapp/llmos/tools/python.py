@@ -21,9 +21,10 @@ MAX_STREAM_CHARS = 8_000
 DESCRIPTION = """Run Python 3 code in a sandboxed kernel and return its output.
 Variables persist between calls. The working directory holds the user's files: read them with
 open(), and files you write there are saved to the user's files. The value of the last
-expression is returned. The kernel has no network access. To show a chart, make the last
-expression an image: matplotlib figures are shown when matplotlib is available; otherwise use
-`from llmos.kernel.png import line_chart, bar_chart` and end with `line_chart(values)`."""
+expression is returned. The kernel has no network access unless the user allowed it. To show
+a chart, make the last expression an image: matplotlib figures are shown when matplotlib is
+available; otherwise use `from llmos.kernel.png import line_chart, bar_chart` and end with
+`line_chart(values)`."""
 
 
 @TOOLS.tool(
