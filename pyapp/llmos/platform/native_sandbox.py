@@ -57,6 +57,8 @@ class _Run:
 class SubprocessSandbox:
     """Runs code in a child Python process whose working directory is ``workdir``."""
 
+    label = "The Python sandbox"  # how errors name it
+
     def __init__(
         self,
         workdir: str | os.PathLike[str],
@@ -108,6 +110,13 @@ class SubprocessSandbox:
             "MPLBACKEND": "Agg",
         }
 
+    def command(self) -> list[str]:
+        """The child's command line: this Python running the kernel's stdio loop."""
+        return [self.python, "-P", "-m", "llmos.kernel.stdio_main"]
+
+    def before_exec(self) -> None:
+        """Runs in the child between fork and exec; nothing here."""
+
     async def start(self) -> None:
         """Start the process unless it runs; waits until it is ready for code."""
         if self._proc is not None and self._proc.returncode is None:
@@ -116,7 +125,7 @@ class SubprocessSandbox:
         self._tail.clear()
         try:
             self._proc = proc = await asyncio.create_subprocess_exec(
-                *(self.python, "-P", "-m", "llmos.kernel.stdio_main"),
+                *self.command(),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -124,17 +133,21 @@ class SubprocessSandbox:
                 env=self.environment(),
                 limit=LINE_LIMIT,
                 start_new_session=True,  # its own process group: signals reach its programs
+                preexec_fn=self.before_exec,
             )
         except OSError as error:
-            raise SandboxStartError(f"The Python sandbox did not start: {error}") from error
+            raise SandboxStartError(f"{self.label} did not start: {error}") from error
         self._stderr_task = asyncio.create_task(self._pump_stderr(proc))
         try:
             hello = await asyncio.wait_for(self._message(proc), self.start_timeout)
         except TimeoutError:
             hello = None
-        if hello is None or hello.get("type") != "status":
+        if hello is None or hello.get("state") != "idle":
             await self._lose(proc)
-            raise SandboxStartError(f"The Python sandbox did not start. {self._tail_text()}")
+            detail = str((hello or {}).get("detail", ""))[:2000]  # a failed start says why
+            raise SandboxStartError(
+                f"{self.label} did not start. {detail} {self._tail_text()}".strip()
+            )
 
     async def execute(
         self,

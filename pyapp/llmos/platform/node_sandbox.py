@@ -31,7 +31,7 @@ from pathlib import Path
 
 import llmos
 from llmos.kernel.sandbox import ExecOutcome, OnOutput
-from llmos.platform.native_sandbox import SandboxStartError, SubprocessSandbox, _failed, _Run
+from llmos.platform.native_sandbox import SubprocessSandbox, _failed, _Run
 
 MIN_NODE_MAJOR = 25
 DEFAULT_MEMORY_MB = 1024
@@ -85,12 +85,6 @@ def _node_major(node: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: a kill when we die, or a loop in it would spin on forever
-    (Pyodide runs on Node's main thread, deaf to a closed stdin while code runs)."""
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def resident_mb(pid: int) -> float:
     """The resident memory of process ``pid`` in MB (0 when it cannot be read)."""
     try:
@@ -103,6 +97,8 @@ def resident_mb(pid: int) -> float:
 
 class PyodideNodeSandbox(SubprocessSandbox):
     """Runs code in Pyodide in a Node process held by Node's permission model."""
+
+    label = "The Pyodide sandbox"
 
     def __init__(
         self,
@@ -136,35 +132,11 @@ class PyodideNodeSandbox(SubprocessSandbox):
         host = [str(HOST_SCRIPT), str(self.runtime.pyodide), str(PACKAGE_DIR), network]
         return [self.runtime.node, *flags, *host]
 
-    async def start(self) -> None:
-        if self._proc is not None and self._proc.returncode is None:
-            return
-        self._tail.clear()
-        try:
-            self._proc = proc = await asyncio.create_subprocess_exec(
-                *self.command(),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                cwd=self.workdir,
-                env=self.environment(),
-                limit=1 << 30,
-                start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-            )
-        except OSError as error:
-            raise SandboxStartError(f"The Pyodide sandbox did not start: {error}") from error
-        self._stderr_task = asyncio.create_task(self._pump_stderr(proc))
-        try:
-            hello = await asyncio.wait_for(self._message(proc), self.start_timeout)
-        except TimeoutError:
-            hello = None
-        if hello is None or hello.get("state") != "idle":
-            await self._lose(proc)
-            detail = str((hello or {}).get("detail", ""))[:2000]
-            raise SandboxStartError(
-                f"The Pyodide sandbox did not start. {detail} {self._tail_text()}".strip()
-            )
+    def before_exec(self) -> None:
+        """A kill when we die, or a loop in the child would spin on forever (Pyodide runs on
+        Node's main thread, deaf to a closed stdin while code runs)."""
+        if sys.platform == "linux":
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
     async def execute(
         self,
