@@ -230,7 +230,8 @@ async def _settings_set(service: OsService, params: dict[str, Any]) -> dict[str,
 # OS's boot should not wait for.
 PLUGINS = {"chat": "llmos.agent.methods", "llm": "llmos.agent.methods"}
 PLUGINS |= {"kernel": "llmos.kernel.service_methods", "memory": "llmos.memory.methods"}
-PLUGINS |= {"mcp": "llmos.mcp.methods"}
+PLUGINS |= {"mcp": "llmos.mcp.methods", "skills": "llmos.skills.methods"}
+PLUGINS |= {"learning": "llmos.learning.methods", "sync": "llmos.sync.methods"}
 
 
 def _load_handler(name: str) -> Handler | None:
