@@ -1,7 +1,8 @@
 """OS methods for chatting with the agent and setting up models (registered on import).
 
 Requests: ``chat.list``, ``chat.new``, ``chat.get``, ``chat.send`` (resolves when the turn ends),
-``chat.stop``, ``chat.delete``, ``chat.rename``, ``chat.confirm``; ``llm.settings.get``,
+``chat.stop``, ``chat.delete``, ``chat.rename``, ``chat.confirm``, ``chat.feedback`` (in
+:mod:`llmos.learning.methods`: every turn leaves a trace there); ``llm.settings.get``,
 ``llm.settings.set``, ``llm.test``, ``llm.complete`` (one raw model call, for tools and
 benchmarks). Events while a turn runs: ``chat.item``, ``chat.delta``, ``chat.update``,
 ``chat.ask``, ``chat.done``. API keys live only in :class:`~llmos.settings.Secrets`; replies
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
     from llmos.memory.host import MemoryHost
     from llmos.service import OsService
 
+import llmos.learning.methods  # registers chat.feedback
 import llmos.tools  # noqa: F401  (registers the built-in tools)
+from llmos.learning.host import learning
 from llmos.service import method
 
 LLM_SETTINGS = "llm"
@@ -208,6 +211,10 @@ class AgentHost:
             conversation.title = _title(text)
         rec = Recorder(conversation, self._emit, lambda: self.store.save(conversation))
         start = await rec.add({"kind": "user", "text": text})
+        began, used = time.perf_counter(), Usage()
+        used.add(conversation.usage)
+        observer = learning(self.service)
+        await observer.on_user_message(chat_id, conversation.items, start)
         status: Status
         memory = self.memory()
         try:
@@ -224,6 +231,14 @@ class AgentHost:
         await self.store.save(conversation)
         if memory is not None:
             memory.on_turn(chat_id, conversation.title, conversation.items, start)
+        tokens = {
+            "prompt": conversation.usage.prompt_tokens - used.prompt_tokens,
+            "completion": conversation.usage.completion_tokens - used.completion_tokens,
+        }
+        elapsed = (time.perf_counter() - began) * 1000
+        await observer.on_turn(
+            conversation, start, status, tokens=tokens, duration_ms=elapsed, memory=memory
+        )
         usage = conversation.usage_dict()
         self._emit("chat.done", {"chat": chat_id, "status": status, "usage": usage})
         return {"status": status, "usage": usage}

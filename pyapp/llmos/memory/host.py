@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "weights": {},
     "remember": {"conversations": True, "executions": True, "files": True},
 }
-SKIPPED_FOLDERS = ("user/chats/",)
+SKIPPED_FOLDERS = ("user/chats/", "user/learning/")  # learning/: traces are remembered whole
 
 
 @dataclass(frozen=True)
