@@ -152,7 +152,7 @@ async def test_the_next_message_saying_it_worked_or_not_is_a_signal(
         ("That worked, thanks!", USER_WORKED),
         ("it works now", USER_WORKED),
         ("Perfect — exactly what I wanted.", USER_WORKED),
-        ("That didn’t work.", USER_FAILED),
+        ("That didn\u2019t work.", USER_FAILED),
         ("It does not work: same error", USER_FAILED),
         ("nope, that's wrong", USER_FAILED),
         ("how does it work?", None),
