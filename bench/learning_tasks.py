@@ -163,8 +163,9 @@ def csv_summary(
 
 # --- family 2: unit conversion -------------------------------------------------------------------
 CONVERT = (
-    "Convert the {what} in {path} from {source} to {target}: write {out} with the columns "
-    "name,{column}, one row per input row in the same order, values rounded to 2 decimals."
+    "Unit conversion: convert the {what} in the CSV file {path} from {source} to {target} and "
+    "write {out} with the columns name,{column}, one row per input row in the same order, "
+    "values rounded to 2 decimals."
 )
 CONVERT_CODE = """\
 import csv
@@ -358,27 +359,28 @@ def json_tasks() -> list[Task]:
     for book in sorted(books, key=lambda b: (int(str(b["year"])), str(b["title"]))):
         by_author.setdefault(str(book["author"]), []).append(str(book["title"]))
 
-    services = {
-        name: {"port": port, "enabled": enabled}
-        for name, port, enabled in [
-            ("web", 8080, True),
-            ("db", 5432, True),
-            ("cache", 6379, False),
-            ("mail", 25, True),
-            ("search", 9200, False),
-            ("queue", 5672, True),
-            ("metrics", 9090, True),
+    services = [
+        {"name": name, "host": host, "port": port}
+        for name, host, port in [
+            ("web", "alpha", 8080),
+            ("db", "beta", 5432),
+            ("cache", "alpha", 6379),
+            ("mail", "gamma", 25),
+            ("search", "beta", 9200),
+            ("queue", "alpha", 5672),
+            ("metrics", "gamma", 9090),
         ]
-    }
-    enabled = sorted(
-        ({"name": n, "port": s["port"]} for n, s in services.items() if s["enabled"]),
-        key=lambda s: int(str(s["port"])),
-    )
+    ]
+    by_host: dict[str, list[int]] = {}
+    for service in services:
+        by_host.setdefault(str(service["host"]), []).append(int(str(service["port"])))
+    by_host = {host: sorted(ports) for host, ports in by_host.items()}
     return [
         json_reshape(
             "json-1",
-            "Reshape people.json (a list of {name, team, age} records): write by_team.json, an "
-            "object mapping each team to the alphabetically sorted list of its members' names.",
+            "Group the records of a JSON file: read people.json (a list of {name, team, age} "
+            "records) and write by_team.json: an object mapping each team to the alphabetically "
+            "sorted list of its members' names.",
             path="people.json",
             data=people,
             out="by_team.json",
@@ -390,9 +392,9 @@ def json_tasks() -> list[Task]:
         ),
         json_reshape(
             "json-2",
-            "Reshape orders.json (a list of {id, customer, amount} records): write totals.json, "
-            "an object mapping each customer to the sum of their order amounts, rounded to 2 "
-            "decimals.",
+            "Group the records of a JSON file: read orders.json (a list of {id, customer, "
+            "amount} records) and write totals.json: an object mapping each customer to the sum "
+            "of their order amounts, rounded to 2 decimals.",
             path="orders.json",
             data=orders,
             out="totals.json",
@@ -404,9 +406,9 @@ def json_tasks() -> list[Task]:
         ),
         json_reshape(
             "json-3",
-            "Reshape library/books.json (a list of {title, author, year} records): write "
-            "library/by_author.json, an object mapping each author to the list of their titles "
-            "ordered by year (oldest first).",
+            "Group the records of a JSON file: read library/books.json (a list of {title, "
+            "author, year} records) and write library/by_author.json: an object mapping each "
+            "author to the list of their titles ordered by year (oldest first).",
             path="library/books.json",
             data=books,
             out="library/by_author.json",
@@ -418,17 +420,17 @@ def json_tasks() -> list[Task]:
         ),
         json_reshape(
             "json-4",
-            "Reshape services.json (an object mapping service names to {port, enabled}): write "
-            'enabled.json, a list of {"name", "port"} objects for the enabled services only, '
-            "sorted by port.",
+            "Group the records of a JSON file: read services.json (a list of {name, host, port} "
+            "records) and write by_host.json: an object mapping each host to the sorted list of "
+            "its ports.",
             path="services.json",
             data=services,
-            out="enabled.json",
-            want=enabled,
-            code="import json\ndata = json.load(open('services.json'))\n"
-            "out = sorted(({'name': n, 'port': s['port']} for n, s in data.items() "
-            "if s['enabled']), key=lambda s: s['port'])\n"
-            "json.dump(out, open('enabled.json', 'w'), indent=1)\nprint(out)\n",
+            out="by_host.json",
+            want=by_host,
+            code="import json\nrows = json.load(open('services.json'))\nout = {}\n"
+            "for r in rows:\n    out.setdefault(r['host'], []).append(r['port'])\n"
+            "out = {k: sorted(v) for k, v in out.items()}\n"
+            "json.dump(out, open('by_host.json', 'w'), indent=1)\nprint(out)\n",
         ),
     ]
 
@@ -495,9 +497,9 @@ def date_tasks() -> list[Task]:
     return [
         date_task(
             "dates-1",
-            "events.csv lists events with start and end dates (YYYY-MM-DD): write "
-            "durations.csv with the columns name,days where days is the number of days from "
-            "start to end (end minus start), one row per event in the same order.",
+            "Date arithmetic on the CSV file events.csv (columns name,start,end; dates as "
+            "YYYY-MM-DD): write durations.csv with the columns name,days where days is the "
+            "number of days from start to end, one row per input row in the same order.",
             path="events.csv",
             header=["name", "start", "end"],
             rows=[
@@ -513,9 +515,9 @@ def date_tasks() -> list[Task]:
         ),
         date_task(
             "dates-2",
-            "jobs.csv lists jobs with a start date (YYYY-MM-DD) and a duration in days: write "
-            "due.csv with the columns name,due where due is the start date plus the duration, as "
-            "YYYY-MM-DD, one row per job in the same order.",
+            "Date arithmetic on the CSV file jobs.csv (columns name,start,days; dates as "
+            "YYYY-MM-DD): write due.csv with the columns name,due where due is the start date "
+            "plus that many days, one row per input row in the same order.",
             path="jobs.csv",
             header=["name", "start", "days"],
             rows=[[j, s.isoformat(), n] for j, s, n in zip(jobs, job_start, job_days, strict=True)],
@@ -533,9 +535,10 @@ def date_tasks() -> list[Task]:
         ),
         date_task(
             "dates-3",
-            "birthdays.csv lists people with a date (YYYY-MM-DD): write weekdays.csv with the "
-            "columns name,weekday where weekday is the English name of that date's day of the "
-            "week (e.g. Monday), one row per person in the same order.",
+            "Date arithmetic on the CSV file birthdays.csv (columns name,date; dates as "
+            "YYYY-MM-DD): write weekdays.csv with the columns name,weekday where weekday is the "
+            "English name of the date's day of the week (e.g. Monday), one row per input row in "
+            "the same order.",
             path="birthdays.csv",
             header=["name", "date"],
             rows=[[p, b.isoformat()] for p, b in zip(people, born, strict=True)],
@@ -550,10 +553,10 @@ def date_tasks() -> list[Task]:
         ),
         date_task(
             "dates-4",
-            "subscriptions.csv lists plans with a start date (YYYY-MM-DD) and a number of "
-            "months: write renewals.csv with the columns name,renewal where renewal is the start "
-            "date plus that many calendar months (same day of the month, or the last day of the "
-            "month when that day does not exist), as YYYY-MM-DD, one row per plan in the same "
+            "Date arithmetic on the CSV file subscriptions.csv (columns name,start,months; dates "
+            "as YYYY-MM-DD): write renewals.csv with the columns name,renewal where renewal is "
+            "the start date plus that many calendar months (the same day of the month, or the "
+            "month's last day when that day does not exist), one row per input row in the same "
             "order.",
             path="subscriptions.csv",
             header=["name", "start", "months"],
@@ -646,43 +649,42 @@ def files_tasks() -> list[Task]:
         day = path.split("_")[1]
         return f"by_month/{day[:4]}-{day[4:6]}/{path.rsplit('/', 1)[1]}"
 
-    logs = _inbox(63, "logs", ["app.log", "db.log", "worker.log", "cron.log", "auth.log"])
-    manifest = {
-        p.rsplit("/", 1)[1]: {"bytes": len(c.encode()), "lines": len(c.splitlines())}
-        for p, c in sorted(logs.items())
+    logs = _inbox(63, "logs", ["app.log", "db.log", "worker.log", "cron.log", "auth.log", "x.log"])
+
+    def by_size(path: str) -> str:
+        size = len(logs[path].encode())
+        bucket = "small" if size < 30 else "medium" if size < 60 else "large"
+        return f"by_size/{bucket}/{path.rsplit('/', 1)[1]}"
+
+    rng = random.Random(64)
+    docs = {
+        f"docs/{name}": f"category: {rng.choice(['finance', 'travel', 'health'])}\n"
+        + _inbox(65 + n, "x", ["body"])["x/body"]
+        for n, name in enumerate(["rent.md", "trip.md", "visit.md", "tax.md", "flight.md"])
     }
 
-    reports = _inbox(
-        64,
-        "reports",
-        ["q1.txt", "q2.txt", "q3.txt", "draft.txt", "final.txt", "copy.txt", "old.txt"],
-    )
-    reports["reports/final.txt"] = reports["reports/q2.txt"]
-    reports["reports/copy.txt"] = reports["reports/q2.txt"]
-    reports["reports/old.txt"] = reports["reports/draft.txt"]
-    groups: dict[str, list[str]] = {}
-    for path, content in reports.items():
-        groups.setdefault(content, []).append(path.rsplit("/", 1)[1])
-    duplicates = sorted(sorted(g) for g in groups.values() if len(g) > 1)
-
-    def check_manifest(workspace: Path) -> None:
-        same(read_json(workspace, "logs_manifest.json"), manifest, "logs_manifest.json")
+    def by_category(path: str) -> str:
+        category = docs[path].split("\n", 1)[0].removeprefix("category: ")
+        return f"by_category/{category}/{path.rsplit('/', 1)[1]}"
 
     def check_photos(workspace: Path) -> None:
         _same_files(workspace, photos, by_month)
 
-    def check_duplicates(workspace: Path) -> None:
-        same(read_json(workspace, "duplicates.json"), duplicates, "duplicates.json")
+    def check_sizes(workspace: Path) -> None:
+        _same_files(workspace, logs, by_size)
+
+    def check_categories(workspace: Path) -> None:
+        _same_files(workspace, docs, by_category)
 
     family = "file-organisation"
     return [
         Task(
             "files-1",
             family,
-            "Organise the files in inbox/: copy each one into organized/<ext>/ where <ext> is its "
-            "extension in lower case without the dot (none when it has no extension), and write "
-            "organized/index.csv with the columns file,extension,bytes, one row per file sorted "
-            "by file name.",
+            "Sort the files of a folder into subfolders: copy each file of inbox/ into "
+            "organized/<ext>/ where <ext> is its extension in lower case without the dot (none "
+            "when it has no extension), and write organized/index.csv with the columns "
+            "file,extension,bytes, one row per file sorted by file name.",
             inbox,
             verdict(check_organised),
             "import csv, os, shutil\nrows = []\nfor name in sorted(os.listdir('inbox')):\n"
@@ -697,8 +699,9 @@ def files_tasks() -> list[Task]:
         Task(
             "files-2",
             family,
-            "Organise the photos in camera/: their names look like IMG_YYYYMMDD_NNNN.jpg; copy "
-            "each one into by_month/YYYY-MM/ (the month it was taken), keeping its name.",
+            "Sort the files of a folder into subfolders: the names of the files in camera/ look "
+            "like IMG_YYYYMMDD_NNNN.jpg; copy each file into by_month/YYYY-MM/ (the month in "
+            "its name), keeping its name.",
             photos,
             verdict(check_photos),
             "import os, shutil\nfor name in os.listdir('camera'):\n"
@@ -708,27 +711,28 @@ def files_tasks() -> list[Task]:
         Task(
             "files-3",
             family,
-            "Make an inventory of the files in logs/: write logs_manifest.json, an object mapping "
-            'each file name to {"bytes": its size in bytes, "lines": its number of lines}.',
+            "Sort the files of a folder into subfolders: copy each file of logs/ into "
+            "by_size/<size>/ where <size> is small (under 30 bytes), medium (30 to 59 bytes) or "
+            "large (60 bytes or more), keeping its name.",
             logs,
-            verdict(check_manifest),
-            "import json, os\nout = {}\nfor name in sorted(os.listdir('logs')):\n"
-            "    data = open(f'logs/{name}', 'rb').read()\n"
-            "    out[name] = {'bytes': len(data), 'lines': len(data.decode().splitlines())}\n"
-            "json.dump(out, open('logs_manifest.json', 'w'), indent=1)\n",
+            verdict(check_sizes),
+            "import os, shutil\nfor name in os.listdir('logs'):\n"
+            "    size = os.path.getsize(f'logs/{name}')\n"
+            "    bucket = 'small' if size < 30 else 'medium' if size < 60 else 'large'\n"
+            "    os.makedirs(f'by_size/{bucket}', exist_ok=True)\n"
+            "    shutil.copy(f'logs/{name}', f'by_size/{bucket}/{name}')\n",
         ),
         Task(
             "files-4",
             family,
-            "Find duplicate files in reports/ (files with exactly the same content): write "
-            "duplicates.json, a list of groups, each group the sorted list of the file names "
-            "that share one content (only groups of 2 or more), the groups sorted.",
-            reports,
-            verdict(check_duplicates),
-            "import json, os\ngroups = {}\nfor name in os.listdir('reports'):\n"
-            "    groups.setdefault(open(f'reports/{name}', 'rb').read(), []).append(name)\n"
-            "out = sorted(sorted(g) for g in groups.values() if len(g) > 1)\n"
-            "json.dump(out, open('duplicates.json', 'w'))\n",
+            "Sort the files of a folder into subfolders: the first line of each file in docs/ is "
+            "'category: <name>'; copy each file into by_category/<name>/, keeping its name.",
+            docs,
+            verdict(check_categories),
+            "import os, shutil\nfor name in os.listdir('docs'):\n"
+            "    first = open(f'docs/{name}').readline().strip()\n"
+            "    folder = 'by_category/' + first.removeprefix('category: ')\n"
+            "    os.makedirs(folder, exist_ok=True); shutil.copy(f'docs/{name}', folder)\n",
         ),
     ]
 
