@@ -1,8 +1,11 @@
-"""The chat panel: conversations, streamed replies as safe Markdown, tool cards, edit-and-resend.
+"""The chat panel: conversations, streamed replies as safe Markdown, tool cards, edit-and-resend,
+thumbs up/down on each finished answer, and "Applied skill X" on a skill's card.
 
 The OS owns the conversation; this panel mirrors it. ``self.items[i]`` and ``self.nodes[i]`` are
 item ``i`` of the open conversation and its element; ``chat.item``/``chat.delta``/``chat.update``
-events change them by index. Markdown goes through ``window.llmosMarkdown`` (sanitized HTML);
+events change them by index. A turn's thumbs go to its execution trace (``chat.feedback``, by the
+index of the turn's user item) and come back from the traces when the chat is opened. Markdown
+goes through ``window.llmosMarkdown`` (sanitized HTML);
 everything else is set as text or built with DOM calls, never as HTML.
 """
 
@@ -32,6 +35,8 @@ class Chat:
         self.nodes = []
         self.running = set()
         self.asks = []
+        self.feedback = {}  # user item index -> "up" | "down" | "none" (the open chat's thumbs)
+        self.loading = False
         self.available = False
         self._wire()
 
@@ -95,12 +100,17 @@ class Chat:
         chat = await bridge.call("chat.get", id=chat_id)
         self.chat_id = chat["id"]
         self.select.value = self.chat_id
+        self.feedback = {}
         self._clear_log()
+        self.loading = True  # one decorate() at the end, not one per item
         for index, item in enumerate(chat["items"]):
             self.put(index, item)
+        self.loading = False
+        self.decorate()
         self.show_usage(chat.get("usage"))
         self.state("")
         self._sync_button()
+        self.spawn(self.load_feedback(chat["id"]))
 
     async def new(self):
         chat = await bridge.call("chat.new")
@@ -183,6 +193,7 @@ class Chat:
         if data.get("usage"):
             self.show_usage(data["usage"])
         self._sync_button()
+        self.decorate()
 
     async def stop(self):
         if self.chat_id in self.running:
@@ -213,6 +224,10 @@ class Chat:
             self.finish(chat_id, data)
         elif chat_id != self.chat_id:
             return
+        elif name == "learning.trace":
+            self.feedback[int(data.get("turn") or 0)] = feedback_of(data.get("signals"))
+            self.decorate()
+            return
         elif name == "chat.item":
             self.put(data["index"], data["item"])
         elif name == "chat.update":
@@ -233,6 +248,7 @@ class Chat:
         self.log.append(node)
         if stick:
             self.log.scrollTop = self.log.scrollHeight
+        self.decorate()
 
     def replace(self, index, item):
         if index >= len(self.items):
@@ -245,6 +261,7 @@ class Chat:
         self.nodes[index].replaceWith(node)
         self.items[index] = item
         self.nodes[index] = node
+        self.decorate()
 
     def append_text(self, index, text):
         if index >= len(self.items):
@@ -305,6 +322,12 @@ class Chat:
             self.replace(index, self.items[index])
         elif action == "resend":
             self._resend(index)
+        elif action == "feedback":
+            turn = int(button.closest("[data-turn]").getAttribute("data-turn"))
+            value = button.getAttribute("data-value")
+            if self.feedback.get(turn) == value:
+                value = "none"  # pressing a pressed thumb takes it back
+            self.spawn(self.give_feedback(self.chat_id, turn, value))
 
     def _log_key(self, event):
         if not event.target.classList.contains("edit-box"):
@@ -343,6 +366,43 @@ class Chat:
             return
         self.spawn(self.send(text, index))
         self.input.focus()
+
+    # -- thumbs up/down -----------------------------------------------------------------------
+    async def load_feedback(self, chat_id):
+        """The thumbs of this chat's turns, from their traces (absent while learning is off)."""
+        try:
+            reply = await bridge.call("learning.traces", chat=chat_id)
+        except bridge.OsError:
+            return
+        if chat_id != self.chat_id:
+            return
+        for trace in reply.get("traces") or []:
+            if trace.get("chat") == chat_id:
+                self.feedback[int(trace.get("turn") or 0)] = feedback_of(trace.get("signals"))
+        self.decorate()
+
+    async def give_feedback(self, chat_id, turn, value):
+        await bridge.call("chat.feedback", chat=chat_id, index=turn, value=value)
+        if chat_id == self.chat_id:
+            self.feedback[turn] = value
+            self.decorate()
+            words = {"up": "Thanks: marked as a good answer.", "down": "Marked as a bad answer."}
+            self.state(words.get(value, "Feedback taken back."))
+
+    def decorate(self):
+        """Thumbs under the last answer of each finished turn, pressed as the user left them."""
+        if self.loading:
+            return
+        for turn, answer in finished_answers(self.items, self.chat_id in self.running):
+            node = self.nodes[answer]
+            bar = node.querySelector(".feedback")
+            if not bar:
+                bar = feedback_bar(turn)
+                node.append(bar)
+            value = self.feedback.get(turn) or self.items[turn].get("feedback") or "none"
+            for button in bar.querySelectorAll("button"):
+                pressed = button.getAttribute("data-value") == value
+                button.setAttribute("aria-pressed", "true" if pressed else "false")
 
     # -- usage, progress, confirmations ------------------------------------------------------
     def show_usage(self, usage):
@@ -469,6 +529,9 @@ def render_tool(item):
     summary.append(dom.element("span", "Tool"))
     summary.append(dom.element("span", item.get("name") or "?", "name"))
     summary.append(dom.element("span", status, "badge"))
+    if item.get("skill"):
+        summary.append(dom.element("span", "Applied skill " + str(item["skill"]), "applied"))
+        card.setAttribute("data-skill", str(item["skill"]))
     source = item.get("source")
     if source:
         summary.append(dom.element("span", "from " + source + " · untrusted", "untrusted"))
@@ -528,6 +591,46 @@ def render_memories(item):
         listing.append(row)
     node.append(listing)
     return node
+
+
+def feedback_of(signals):
+    """A trace's signals as the pressed thumb: ``"up"``, ``"down"`` or ``"none"``."""
+    signals = signals or []
+    if "thumbs up" in signals:
+        return "up"
+    return "down" if "thumbs down" in signals else "none"
+
+
+def finished_answers(items, running):
+    """``(user index, last answer index)`` of each turn that has ended with a written answer."""
+    users = [i for i, item in enumerate(items) if item.get("kind") == "user"]
+    found = []
+    for n, start in enumerate(users):
+        end = users[n + 1] if n + 1 < len(users) else len(items)
+        if running and end == len(items):
+            continue  # the turn is still going
+        answers = [
+            i
+            for i in range(start + 1, end)
+            if items[i].get("kind") == "assistant" and items[i].get("text")
+        ]
+        if answers:
+            found.append((start, answers[-1]))
+    return found
+
+
+def feedback_bar(turn):
+    bar = dom.element("div", "", "feedback")
+    bar.setAttribute("data-turn", str(turn))
+    bar.setAttribute("role", "group")
+    bar.setAttribute("aria-label", "Was this answer good?")
+    for symbol, value, label in (("👍", "up", "Good answer"), ("👎", "down", "Bad answer")):
+        button = action_button(symbol, "feedback", label + " (press again to take it back)")
+        button.setAttribute("data-value", value)
+        button.setAttribute("aria-label", label)
+        button.setAttribute("aria-pressed", "false")
+        bar.append(button)
+    return bar
 
 
 RENDERERS = {

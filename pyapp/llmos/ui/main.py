@@ -1,5 +1,5 @@
-"""UI entry point: wires the boot progress bar, explorer/editor, console, chat, settings and the
-memory panel."""
+"""UI entry point: wires the boot progress bar, explorer/editor, console, chat, settings, the
+memory panel and the skills panel."""
 
 import asyncio
 
@@ -11,6 +11,7 @@ from llmos.ui.console import Console
 from llmos.ui.files import Files
 from llmos.ui.memory import MemoryPanel
 from llmos.ui.settings import SettingsPanel
+from llmos.ui.skills import SkillsPanel
 
 files = Files()
 console = Console()
@@ -40,6 +41,7 @@ memory = MemoryPanel(
     lambda path: files.spawn(open_file(path)),
     lambda chat_id, index: chat.spawn(open_chat(chat_id, index)),
 )
+skills = SkillsPanel(lambda chat_id, index: chat.spawn(open_chat(chat_id, index)))
 progress = {"os": 0, "kernel": 0}
 stages = {"os": "", "kernel": ""}
 
@@ -60,13 +62,19 @@ def on_event(name, data):
     elif name == "os.ready":
         files.enable()
         asyncio.create_task(start_files())
-        asyncio.create_task(chat.start())
+        asyncio.create_task(start_chat())
     elif name.startswith("chat.") or name.startswith("llm."):
         chat.on_event(name, data)
     elif name.startswith("memory."):
         memory.on_event(name, data)
     elif name.startswith("mcp."):
         settings.mcp.on_event(name, data)
+    elif name == "learning.trace":
+        chat.on_event(name, data)
+    elif name.startswith("learning."):
+        skills.on_event(name, data)
+    elif name.startswith("sync."):
+        settings.sync.on_event(name, data)
     elif name == "llmos.ready":
         dom.by_id("boot").classList.add("done")
         mode = "isolated" if data.get("isolated") else "not isolated"
@@ -90,6 +98,12 @@ def on_event(name, data):
         dom.status("Storage is not persistent: the browser may evict files under pressure.")
 
 
+async def start_chat():
+    """The chat first; then the skills badge (it loads the learning modules in the OS)."""
+    await chat.start()
+    await skills.start()
+
+
 async def start_files():
     try:
         info = await bridge.call("os.info")
@@ -106,7 +120,7 @@ async def start_files():
 
 def on_key(event):
     """Shortcuts: Ctrl+S save, Esc stop, Ctrl+, settings, Alt+Shift+C chat, Alt+Shift+N new,
-    Alt+Shift+M memory."""
+    Alt+Shift+M memory, Alt+Shift+K skills."""
     ctrl = event.ctrlKey or event.metaKey
     in_chat = dom.by_id("chat").contains(event.target)
     in_dialog = bool(document.querySelector("dialog[open]"))
@@ -125,6 +139,9 @@ def on_key(event):
     elif event.altKey and event.shiftKey and event.code == "KeyM":
         event.preventDefault()
         memory.show()
+    elif event.altKey and event.shiftKey and event.code == "KeyK":
+        event.preventDefault()
+        skills.show()
     elif in_dialog:
         return
     elif event.key == "Escape" and chat.is_running() and (in_chat or not console.running):

@@ -1,5 +1,5 @@
-"""The settings dialog: routing mode, OpenAI-compatible endpoints, connection tests, and the
-MCP servers (:mod:`llmos.ui.mcp`).
+"""The settings dialog: routing mode, OpenAI-compatible endpoints, connection tests, the
+MCP servers (:mod:`llmos.ui.mcp`) and GitHub sync (:mod:`llmos.ui.sync`).
 
 API keys only travel one way: typed here, sent to the OS, never shown back (the OS answers
 ``has_key``). Leaving the key field empty when editing keeps the stored key.
@@ -7,6 +7,7 @@ API keys only travel one way: typed here, sent to the OS, never shown back (the 
 
 from llmos.ui import bridge, dom
 from llmos.ui.mcp import McpPanel
+from llmos.ui.sync import SyncPanel
 
 # ``llm.test`` codes (see ``llmos.llm.openai.check_endpoint``) as the user reads them.
 VERDICTS = {
@@ -27,6 +28,7 @@ class SettingsPanel:
         self.endpoints = []
         self.opener = None
         self.mcp = McpPanel()
+        self.sync = SyncPanel()
         dom.on(dom.by_id("settings-open"), "click", lambda e: self.show())
         dom.on(dom.by_id("settings-close"), "click", lambda e: self.dialog.close())
         dom.on(self.dialog, "close", lambda e: self._restore_focus())
@@ -57,6 +59,7 @@ class SettingsPanel:
             self.dialog.showModal()
         self.fill(await bridge.call("llm.settings.get"))
         self.mcp.spawn(self.mcp.refresh())
+        self.sync.spawn(self.sync.refresh())
         checked = self.dialog.querySelector("input[name='llm-mode']:checked")
         if checked:
             checked.focus()

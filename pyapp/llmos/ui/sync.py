@@ -1,0 +1,199 @@
+"""Settings > GitHub sync: the repository, branch, token and folders; "Sync now" and what the
+last sync did (synced, queued while offline, conflicts, errors), with both versions of each
+conflicting file side by side.
+
+The token only travels one way: typed here, sent to the OS, never shown back (the OS answers
+``has_token``). What GitHub or a file says is put in the page as text, never as HTML.
+"""
+
+from llmos.ui import bridge, dom
+from llmos.ui.memory import plural
+
+USER = "user/"
+
+
+class SyncPanel:
+    def __init__(self):
+        self.conflicts = []
+        dom.on(dom.by_id("sync-form"), "submit", self._submit)
+        dom.on(dom.by_id("sync-run"), "click", lambda e: self.spawn(self.run()))
+        dom.on(dom.by_id("sync-conflicts"), "click", self._conflict_click)
+
+    def spawn(self, coro):
+        bridge.spawn(coro, lambda text: self.verdict("✗ " + text, False))
+
+    def verdict(self, text, ok):
+        box = dom.by_id("sync-verdict")
+        box.textContent = text
+        box.classList.toggle("ok", ok is True)
+        box.classList.toggle("bad", ok is False)
+
+    async def refresh(self):
+        self.fill(await bridge.call("sync.settings.get"))
+        self.show_status(await bridge.call("sync.status"))
+
+    def fill(self, data):
+        dom.by_id("sync-repo").value = str(data.get("repo") or "")
+        dom.by_id("sync-branch").value = str(data.get("branch") or "")
+        dom.by_id("sync-folders").value = ", ".join(str(f) for f in data.get("folders") or [])
+        token = dom.by_id("sync-token")
+        token.value = ""
+        token.placeholder = (
+            "A token is set; leave empty to keep it" if data.get("has_token") else "Not set"
+        )
+
+    # -- actions -------------------------------------------------------------------------------
+    def _submit(self, event):
+        event.preventDefault()
+        self.spawn(self.save())
+
+    async def save(self):
+        params = {"repo": value("sync-repo"), "folders": folders(value("sync-folders"))}
+        if value("sync-branch"):
+            params["branch"] = value("sync-branch")
+        if value("sync-token"):
+            params["token"] = value("sync-token")
+        self.fill(await bridge.call("sync.settings.set", **params))
+        self.verdict("Saved: " + params["repo"] + ".", True)
+
+    async def run(self):
+        button = dom.by_id("sync-run")
+        button.disabled = True
+        self.verdict("Syncing…", None)
+        try:
+            result = await bridge.call("sync.run")
+        finally:
+            button.disabled = False
+        self.show_result(result)
+
+    def show_result(self, result):
+        status = str(result.get("status") or "error")
+        self.verdict(result_text(result), status == "synced" if status != "queued" else None)
+        dom.by_id("sync-verdict").setAttribute("data-status", status)
+        self.conflicts = [conflict_path(c) for c in result.get("conflicts") or []]
+        self.show_conflicts()
+
+    def show_status(self, status):
+        last = status.get("last")
+        parts = []
+        if status.get("pending"):
+            parts.append("Changes wait to be synced (offline or failed last time).")
+        if isinstance(last, dict) and last.get("status"):
+            parts.append("Last sync: " + result_text(last))
+        elif last:
+            parts.append("Last sync: " + str(last))
+        if status.get("message") and not parts:
+            parts.append(str(status["message"]))
+        dom.by_id("sync-last").textContent = " ".join(parts)
+
+    def on_event(self, name, data):
+        if name == "sync.status":
+            self.show_status(data)
+
+    # -- conflicts -----------------------------------------------------------------------------
+    def show_conflicts(self):
+        box = dom.by_id("sync-conflicts")
+        box.innerHTML = ""
+        if not self.conflicts:
+            return
+        box.append(dom.element("h4", "Conflicts: both versions were kept"))
+        listing = dom.element("ul")
+        for path in self.conflicts:
+            item = dom.element("li")
+            item.setAttribute("data-path", path)
+            item.append(dom.element("span", path, "path"))
+            button = dom.element("button", "Compare both versions")
+            button.type = "button"
+            button.setAttribute("data-action", "compare")
+            button.setAttribute("aria-label", "Compare both versions of " + path)
+            item.append(button)
+            listing.append(item)
+        box.append(listing)
+
+    def _conflict_click(self, event):
+        button = event.target.closest("[data-action='compare']")
+        if button:
+            path = button.closest("[data-path]").getAttribute("data-path")
+            self.spawn(self.compare(path, button.closest("li")))
+
+    async def compare(self, path, row):
+        """Show the local file and GitHub's version (written next to it) side by side."""
+        local = vfs_path(path)
+        copy = await conflict_copy(local)
+        old = row.querySelector(".sync-compare")
+        if old:
+            old.remove()
+        view = dom.element("div", "", "sync-compare")
+        view.append(await version_box("Yours: " + local, local))
+        if copy:
+            view.append(await version_box("From GitHub: " + copy, copy))
+        else:
+            view.append(dom.element("p", "GitHub's version is no longer next to it.", "muted"))
+        row.append(view)
+
+
+def value(field):
+    return str(dom.by_id(field).value).strip()
+
+
+def folders(text):
+    return [part.strip().strip("/") for part in text.split(",") if part.strip().strip("/")]
+
+
+def result_text(result):
+    status = str(result.get("status") or "error")
+    message = str(result.get("message") or "")
+    if status == "synced":
+        text = "✓ Synced"
+        if result.get("commit"):
+            text += " in commit " + str(result["commit"])[:7]
+        text += counts(result)
+    elif status == "conflicts":
+        count = len(result.get("conflicts") or [])
+        text = "⚠ Synced with " + plural(count, "conflict", "conflicts")
+        text += ": both versions were kept" + counts(result)
+    elif status == "queued":
+        text = "Queued: it syncs when GitHub can be reached again"
+    else:
+        text = "✗ Sync failed"
+    return text + (" — " + message if message else "") + "."
+
+
+def counts(result):
+    pushed = len(result.get("pushed") or [])
+    pulled = len(result.get("pulled") or [])
+    return " (" + plural(pushed, "file", "files") + " sent, " + str(pulled) + " received)"
+
+
+def conflict_path(conflict):
+    if isinstance(conflict, dict):
+        return str(conflict.get("path") or conflict.get("local") or "")
+    return str(conflict)
+
+
+def vfs_path(path):
+    """A repository path (``skills/x/SKILL.md``) as a path in the user volume."""
+    return path if path.startswith(USER) else USER + path.lstrip("/")
+
+
+async def conflict_copy(local):
+    """GitHub's version of ``local``: the file next to it whose name says conflict."""
+    folder, _, name = local.rpartition("/")
+    stem = name.rsplit(".", 1)[0]
+    entries = await bridge.call("fs.list", path=folder)
+    for entry in entries:
+        other = str(entry.get("name"))
+        if other != name and "conflict" in other and other.startswith(stem):
+            return folder + "/" + other
+    return None
+
+
+async def version_box(title, path):
+    box = dom.element("section", "", "sync-version")
+    box.append(dom.element("h5", title))
+    try:
+        text = str((await bridge.call("fs.read", path=path))["text"])
+    except bridge.OsError as error:
+        text = "Cannot read it: " + str(error)
+    box.append(dom.element("pre", text, "memory-text"))
+    return box
