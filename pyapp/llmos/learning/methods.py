@@ -109,9 +109,10 @@ async def _apply(service: OsService, proposal: Proposal, edited: str | None) -> 
     """Save (or retire) the skill through the skill store; it validates everything first."""
     import dataclasses
 
-    from llmos.skills.spec import SkillError, parse_skill
+    from llmos.skills.spec import SkillError, load_reference, parse_skill
     from llmos.skills.store import skill_store
 
+    await load_reference()
     store = skill_store(service)
     if proposal.kind == "retire":
         await store.set_enabled(proposal.skill, False)

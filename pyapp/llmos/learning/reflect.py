@@ -23,7 +23,7 @@ from llmos.learning.cluster import Cluster, cluster_traces
 from llmos.learning.proposals import Proposal, ProposalStore, ReflectionLog, new_id, now
 from llmos.learning.traces import Trace, TraceStore
 from llmos.llm.types import Message
-from llmos.skills.spec import Skill, SkillError, parse_skill
+from llmos.skills.spec import Skill, SkillError, load_reference, parse_skill
 
 if TYPE_CHECKING:
     from llmos.skills.store import SkillStore
@@ -72,6 +72,7 @@ class Reflector:
 
     async def run(self, trigger: str) -> list[Proposal]:
         """One reflection; returns the proposals it made."""
+        await load_reference()
         traces = [t for t in await self.traces.list() if t.request.strip()]
         await self.log.add(
             "start",
@@ -179,15 +180,16 @@ class Reflector:
         installed = {i.name for i in await self.skills.list()}
         made: list[Proposal] = []
         for name, used in uses.items():
-            failed = [t for t in used[-RECENT_USES:] if t.outcome == "failure"]
+            # uses that an earlier revision or retirement proposal already answered do not count
+            answered = {i for p in proposed if p.skill == name for i in p.sources}
+            fresh = [t for t in used if t.id not in answered]
+            failed = [t for t in fresh[-RECENT_USES:] if t.outcome == "failure"]
             if name not in installed or len(failed) < FAILING_USES:
                 continue
             ids = [t.id for t in failed]
-            if any(p.skill == name and set(p.sources) & set(ids) for p in proposed):
-                continue
             await self.log.add(
                 "failing",
-                f"'{name}' failed {len(failed)} of its last {len(used[-RECENT_USES:])} uses.",
+                f"'{name}' failed {len(failed)} of its last {len(fresh[-RECENT_USES:])} uses.",
                 skill=name,
                 sources=ids,
             )
