@@ -53,7 +53,9 @@ DEFAULTS: dict[str, Any] = {
     "weights": {},
     "remember": {"conversations": True, "executions": True, "files": True},
 }
-SKIPPED_FOLDERS = ("user/chats/", "user/learning/")  # learning/: traces are remembered whole
+# learning/: traces are remembered whole; skills/: as "skill" memories (llmos.skills.context),
+# so an imported, untrusted skill's text never reaches the agent as a recalled file.
+SKIPPED_FOLDERS = ("user/chats/", "user/learning/", "user/skills/")
 
 
 @dataclass(frozen=True)
@@ -458,6 +460,14 @@ class MemoryHost:
         stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
         source = Source("note", f"note-{time.time_ns()}", title.strip() or f"Note {stamp}")
         return await self.remember("note", text, source)
+
+    async def recall_if_ready(self, query: str, k: int, kinds: Iterable[str]) -> list[Hit]:
+        """:meth:`recall`, or nothing when memory is off or its model is not loaded yet (a
+        turn never waits for the model's download)."""
+        embedder = self._embedder
+        if not self.enabled or embedder is None or not embedder.engine.loaded:
+            return []
+        return await self.recall(query, k, kinds)
 
     async def context_for(self, text: str, exclude_ref: str) -> list[Hit]:
         """Memories worth showing the agent for a new message (none when memory is empty)."""
