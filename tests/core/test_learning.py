@@ -280,6 +280,18 @@ async def test_reflection_runs_once_the_agent_has_been_idle(os_: Os, llm_server:
     assert host.idle_job is job, "auto off: no idle reflection armed"
 
 
+async def test_an_os_left_behind_never_reflects_later(
+    os_: Os, llm_server: Server, tmp_path: Path, http: Http
+) -> None:
+    llm_server.queue(text("Hello!"), text("Hello there!"))
+    await os_.chat("hi")
+    old = learning(os_.service).idle_job
+    newer = await make_os(tmp_path / "newer", llm_server, http)
+    await newer.chat("hi")
+    assert old is not None
+    assert old.cancelled(), "one idle clock per process: the newest OS's"
+
+
 # --- end to end ---------------------------------------------------------------------------------
 async def test_three_csv_summaries_become_a_skill_the_fourth_request_applies(
     tmp_path: Path, llm_server: Server, http: Http, embedding_engine: Any

@@ -33,6 +33,7 @@ Embed = Callable[[Sequence[str]], Awaitable[Sequence[Sequence[float]]]]
 Sleep = Callable[[float], Awaitable[object]]
 
 _HOSTS: weakref.WeakKeyDictionary[OsService, LearningHost] = weakref.WeakKeyDictionary()
+_ARMED: dict[str, asyncio.Task[None]] = {}
 
 
 def learning(service: OsService) -> LearningHost:
@@ -132,9 +133,13 @@ class LearningHost:
         settings = self.settings()
         if not settings["auto"]:
             return
-        if self._idle is not None and not self._idle.done():
-            self._idle.cancel()
+        # One idle clock per process: a worker runs one OS, and an OS left behind (tests make
+        # many on one loop) must not reflect, and call its model, long after.
+        for job in (self._idle, _ARMED.get("job")):
+            if job is not None and not job.done():
+                job.cancel()
         self._idle = asyncio.ensure_future(self._when_idle(self._turns, settings["idle_s"]))
+        _ARMED["job"] = self._idle
 
     async def _when_idle(self, turns: int, seconds: float) -> None:
         await self.sleep(seconds)
