@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 SETTINGS_KEY = "learning"
 DEFAULTS: dict[str, Any] = {"min_cluster": 3, "auto": True, "idle_s": 120}
+MAX_CACHED = 5_000  # request vectors kept between reflections
 LIMITS = {"min_cluster": (2, 50), "idle_s": (5, 86_400)}
 Embed = Callable[[Sequence[str]], Awaitable[Sequence[Sequence[float]]]]
 Sleep = Callable[[float], Awaitable[object]]
@@ -55,6 +56,7 @@ class LearningHost:
         self._turns = 0
         self._idle: asyncio.Task[None] | None = None
         self._reflecting = asyncio.Lock()
+        self._vectors: tuple[Embed | None, dict[str, Sequence[float]]] = (None, {})
 
     # --- settings ----------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -93,7 +95,7 @@ class LearningHost:
             await self._failed("signal", error)
             return
         if trace is not None:
-            self._announce_trace(trace)
+            self._outcome_changed(trace)
 
     async def on_turn(
         self,
@@ -122,8 +124,17 @@ class LearningHost:
 
     async def feedback(self, chat: str, turn: int, value: str) -> Trace:
         trace = await self.traces.feedback(chat, turn, value)
-        self._announce_trace(trace)
+        self._outcome_changed(trace)
         return trace
+
+    def _outcome_changed(self, trace: Trace) -> None:
+        """Tell the UI, and keep the trace's memory (which states the outcome) up to date."""
+        from llmos.agent.methods import host as agent_host
+
+        self._announce_trace(trace)
+        memory = agent_host(self.service).memory()
+        if memory is not None:
+            memory.schedule("an execution trace", lambda: _remember(memory, trace))
 
     def _secrets(self) -> list[str]:
         return [v for v in self.service.secrets.as_dict().values() if isinstance(v, str)]
@@ -169,11 +180,27 @@ class LearningHost:
             self.proposals,
             self.log,
             skill_store(self.service),
-            self.embed or await self._default_embed(),
+            self._cached(self.embed or await self._default_embed()),
             self._completer(),
             self._announce_proposal,
             min_cluster=int(self.settings()["min_cluster"]),
         )
+
+    def _cached(self, embed: Embed) -> Embed:
+        """``embed`` remembering its vectors: each run embeds every trace's request again."""
+
+        async def cached(texts: Sequence[str]) -> Sequence[Sequence[float]]:
+            if self._vectors[0] != embed:  # another model: its vectors do not compare
+                self._vectors = (embed, {})
+            cache = self._vectors[1]
+            missing = list(dict.fromkeys(t for t in texts if t not in cache))
+            if missing:
+                if len(cache) + len(missing) > MAX_CACHED:
+                    cache.clear()
+                cache.update(zip(missing, await embed(missing), strict=True))
+            return [cache[t] for t in texts]
+
+        return cached
 
     async def _default_embed(self) -> Embed:
         """The memory's embedding model when memory is on, else hashed words."""
@@ -181,11 +208,7 @@ class LearningHost:
 
         memory = agent_host(self.service).memory()
         if memory is None:
-
-            async def words(texts: Sequence[str]) -> Sequence[Sequence[float]]:
-                return word_vectors(texts)
-
-            return words
+            return _words
         embedder = await memory.embedder()
         return embedder.embed_texts
 
@@ -219,6 +242,10 @@ class LearningHost:
             await self.log.add("error", f"Learning could not record the {step}: {message}")
         except Exception:
             self._announce_log({"step": "error", "message": message})
+
+
+async def _words(texts: Sequence[str]) -> Sequence[Sequence[float]]:
+    return word_vectors(texts)
 
 
 def _scrubbed(trace: Trace, secrets: list[str]) -> Trace:
