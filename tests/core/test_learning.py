@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from llmos.errors import QuotaError
 from llmos.learning.cluster import cluster_traces, sequence_similarity, word_vectors
 from llmos.learning.host import learning
 from llmos.learning.traces import Trace
@@ -186,6 +187,32 @@ async def test_accepting_an_edited_proposal_saves_a_trusted_enabled_skill(
     # the skill now covers the cluster's meaning: the next reflection proposes nothing new
     await save_traces(os_, trace(9, "Summarize the CSV file users.csv", ["read_file"]))
     assert (await os_.call("learning.reflect"))["proposals"] == []
+
+
+@pytest.mark.parametrize("failing", ["write_bytes", "rename"])
+async def test_a_save_that_fails_half_way_leaves_no_skill_and_the_proposal_pending(
+    os_: Os, llm_server: Server, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    await save_traces(os_, *CSV_RUNS)
+    llm_server.queue(text(SKILL_MD))
+    [proposal] = (await os_.call("learning.reflect"))["proposals"]
+    vfs = os_.service.vfs
+    real = getattr(vfs, failing)
+
+    async def full_disk(path: str, *rest: Any) -> None:
+        if path.startswith("user/skills"):
+            raise QuotaError("The disk is full.")
+        await real(path, *rest)
+
+    monkeypatch.setattr(vfs, failing, full_disk)
+    error = await os_.fails("learning.accept", id=proposal["id"])
+    assert "disk is full" in error["message"]
+    monkeypatch.undo()
+    assert not (os_.home / "user" / "skills" / "summarize-csv").exists()
+    assert [i.name for i in await skill_store(os_.service).list()] == []
+    [pending] = (await os_.call("learning.proposals"))["proposals"]
+    assert pending["status"] == "pending"
+    assert (await os_.call("learning.accept", id=proposal["id"]))["status"] == "accepted"
 
 
 # --- failing skills -------------------------------------------------------------------------------
