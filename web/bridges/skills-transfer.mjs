@@ -8,25 +8,12 @@ const toBase64 = (bytes) => {
   return btoa(text);
 };
 
-// A folder picked with webkitdirectory gives paths like "my-skill/SKILL.md" (one skill) or
-// "skills/a/SKILL.md" (a folder of skills): the store wants "<name>/SKILL.md", so a parent
-// folder that is not itself a skill is dropped.
-const skillPaths = (files) => {
-  const paths = files.map((file) => file.webkitRelativePath || file.name);
-  const tops = new Set(paths.map((path) => path.split("/")[0]));
-  const [top] = tops;
-  const isSkill = paths.includes(`${top}/SKILL.md`);
-  if (tops.size !== 1 || isSkill || paths.some((path) => !path.includes("/"))) return paths;
-  return paths.map((path) => path.slice(top.length + 1));
-};
-
 window.llmosSkillFiles = {
   async importFolder(fileList) {
-    const files = Array.from(fileList);
-    const paths = skillPaths(files);
+    // webkitRelativePath: "my-skill/SKILL.md"; the store finds each folder holding a SKILL.md
     const encoded = {};
-    for (let i = 0; i < files.length; i++) {
-      encoded[paths[i]] = toBase64(new Uint8Array(await files[i].arrayBuffer()));
+    for (const file of Array.from(fileList)) {
+      encoded[file.webkitRelativePath || file.name] = toBase64(new Uint8Array(await file.arrayBuffer()));
     }
     return JSON.stringify(await window.llmos.request("skills.import", { files: encoded }));
   },

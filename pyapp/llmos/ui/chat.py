@@ -4,7 +4,7 @@ thumbs up/down on each finished answer, and "Applied skill X" on a skill's card.
 The OS owns the conversation; this panel mirrors it. ``self.items[i]`` and ``self.nodes[i]`` are
 item ``i`` of the open conversation and its element; ``chat.item``/``chat.delta``/``chat.update``
 events change them by index. A turn's thumbs go to its execution trace (``chat.feedback``, by the
-index of the turn's user item) and come back from the traces when the chat is opened. Markdown
+index of the turn's user item); the OS keeps them on that item too, so they survive a reload. Markdown
 goes through ``window.llmosMarkdown`` (sanitized HTML);
 everything else is set as text or built with DOM calls, never as HTML.
 """
@@ -110,7 +110,6 @@ class Chat:
         self.show_usage(chat.get("usage"))
         self.state("")
         self._sync_button()
-        self.spawn(self.load_feedback(chat["id"]))
 
     async def new(self):
         chat = await bridge.call("chat.new")
@@ -368,19 +367,6 @@ class Chat:
         self.input.focus()
 
     # -- thumbs up/down -----------------------------------------------------------------------
-    async def load_feedback(self, chat_id):
-        """The thumbs of this chat's turns, from their traces (absent while learning is off)."""
-        try:
-            reply = await bridge.call("learning.traces", chat=chat_id)
-        except bridge.OsError:
-            return
-        if chat_id != self.chat_id:
-            return
-        for trace in reply.get("traces") or []:
-            if trace.get("chat") == chat_id:
-                self.feedback[int(trace.get("turn") or 0)] = feedback_of(trace.get("signals"))
-        self.decorate()
-
     async def give_feedback(self, chat_id, turn, value):
         await bridge.call("chat.feedback", chat=chat_id, index=turn, value=value)
         if chat_id == self.chat_id:
