@@ -224,6 +224,7 @@ class Bench:
                 accepted.append(proposal["skill"])
             except LlmosError as error:  # e.g. two proposals chose one name: reported
                 problems.append(f"{proposal['skill']}: {error}")
+        proposals = (await _call(service, "learning.proposals"))["proposals"]  # decided now
         skills = (await _call(service, "skills.list"))["skills"]
         log = (await _call(service, "learning.log", limit=1000))["log"]
         await _settle(service)
@@ -355,7 +356,7 @@ def summarize(runs: dict[str, list[TaskResult]], tasks: list[Task]) -> dict[str,
 
 
 def table(summary: dict[str, Any]) -> str:
-    header = f"{'family':18} {'success':>15} {'steps':>13} {'tokens':>17} {'seconds':>15} skills"
+    header = f"{'family':18} {'success':>13} {'steps':>13} {'tokens':>17} {'seconds':>15} skills"
     lines = [header, "-" * len(header)]
     for family, runs in summary.items():
         before, after = runs.get(RUNS[0], {}), runs.get(RUNS[1], {})
@@ -365,9 +366,10 @@ def table(summary: dict[str, Any]) -> str:
         def pair(key: str, row: dict[str, Any] = before, later: dict[str, Any] = after) -> str:
             return f"{row.get(key, '-')} -> {later.get(key, '-')}"
 
-        rate = f"{before['successes']}/{before['tasks']} -> {after.get('successes', '-')}"
+        rate = f"{before['successes']}/{before['tasks']} -> {after.get('successes', '-')}/"
+        rate += str(after.get("tasks", "-"))
         lines.append(
-            f"{family:18} {rate:>15} {pair('mean_steps'):>13} {pair('mean_tokens'):>17} "
+            f"{family:18} {rate:>13} {pair('mean_steps'):>13} {pair('mean_tokens'):>17} "
             f"{pair('mean_seconds'):>15} {after.get('skills_applied', 0)}"
         )
     return "\n".join(lines)
