@@ -27,7 +27,14 @@ from llmos.errors import LlmosError, NotFoundError
 from llmos.vfs import Vfs
 
 AGENT_FOLDERS = ("system/agents", "user/agents")
-DEFAULT_TOOLS = ["execute_python", "read_file", "write_file", "list_files", "delete_file"]
+DEFAULT_TOOLS = [
+    "execute_python",
+    "read_file",
+    "write_file",
+    "list_files",
+    "delete_file",
+    "load_skill",
+]
 
 
 class AgentDefinitionError(LlmosError):

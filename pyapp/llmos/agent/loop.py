@@ -80,6 +80,16 @@ def _memory_context(conversation: Conversation | None, limit: int) -> str:
     return ""
 
 
+def _applied_skill(call: ToolCall, result: ToolResult) -> dict[str, str]:
+    """``{"skill": name}`` for a successful ``load_skill`` call (the chat says "Applied skill
+    X" and the trace counts the use)."""
+    if call.name != "load_skill" or result.is_error:
+        return {}
+    parsed = parse_arguments(call.name, call.arguments)
+    name = parsed.get("name") if isinstance(parsed, dict) else None
+    return {"skill": name.strip()} if isinstance(name, str) else {}
+
+
 def _first_sentence(text: str) -> str:
     line = text.strip().split("\n", 1)[0]
     return line.split(". ", 1)[0].rstrip(".") + "."
@@ -129,6 +139,7 @@ class Agent:
         await self._record_route(rec, decision)
         self._decision = decision
         self._task = task
+        self._skills = await self._skills_block(conversation)
         try:
             if task == "tools" and self.definition.plan and not self._local:
                 await self._plan(conversation, rec)
@@ -169,6 +180,8 @@ class Agent:
         unavailable = {"delegate"} if self.ctx.delegate is None else set()
         if self.ctx.memory is None:
             unavailable |= {"recall", "remember"}
+        if self.ctx.skills is None:
+            unavailable.add("load_skill")
         names = [n for n in self.definition.tools if n not in unavailable]
         specs = self.registry.specs(names)
         if self.remote is not None:
@@ -185,12 +198,29 @@ class Agent:
         tools = self.definition.tools
         return self.definition.name == "system" or "mcp" in tools or name in tools
 
+    async def _skills_block(self, conversation: Conversation) -> str:
+        """The enabled skills for this turn's message (none for small talk, or when this agent
+        cannot load skills); a failure to list them costs the skills, never the turn."""
+        store = self.ctx.skills
+        if store is None or "load_skill" not in self.definition.tools or self._task == "chat":
+            return ""
+        request = next(
+            (str(i["text"]) for i in reversed(conversation.items) if i["kind"] == "user"), ""
+        )
+        from llmos.skills.context import LOCAL_LISTED, agent_skills_prompt
+
+        limit = LOCAL_LISTED if self._local else None
+        try:
+            return await agent_skills_prompt(store, request, self.ctx.memory, limit)
+        except Exception as error:
+            return f"(Skills could not be listed: {error})"
+
     def _system(self, extra: str = "", conversation: Conversation | None = None) -> Message:
         prompt = self.definition.prompt
         if self._local:
             prompt = prompt.split("\n\n", 1)[0]
         memories = _memory_context(conversation, 2 if self._local else 8)
-        parts = [prompt, memories, extra]
+        parts = [prompt, self._skills, memories, extra]
         return Message("system", "\n\n".join(p for p in parts if p))
 
     async def _plan(self, conversation: Conversation, rec: Recorder) -> None:
@@ -293,6 +323,7 @@ class Agent:
             images=[base64.b64encode(png).decode("ascii") for png in result.images],
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
             **({"source": result.source, "untrusted": True} if result.source else {}),
+            **_applied_skill(call, result),
         )
 
     def _is_remote(self, name: str) -> bool:

@@ -34,6 +34,7 @@ import llmos.learning.methods  # registers chat.feedback
 import llmos.tools  # noqa: F401  (registers the built-in tools)
 from llmos.learning.host import learning
 from llmos.service import method
+from llmos.skills.store import skill_store
 
 LLM_SETTINGS = "llm"
 TITLE_CHARS = 60
@@ -123,6 +124,7 @@ class AgentHost:
             delegate=self._delegator(chat_id, parent, depth) if can_delegate else None,
             kernel_state=self.kernel_state,
             memory=self.memory(),
+            skills=skill_store(self.service),
         )
         remote = None
         if self.service.settings.get("mcp"):

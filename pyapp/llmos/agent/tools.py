@@ -20,6 +20,7 @@ from llmos.llm.types import ToolSpec
 
 if TYPE_CHECKING:
     from llmos.kernel.sandbox import OnOutput, Sandbox
+    from llmos.skills.store import SkillStore
     from llmos.vfs import Vfs
 
 Ask = Callable[[str, str, dict[str, Any]], Awaitable[bool]]
@@ -71,7 +72,7 @@ async def _always_no(question: str, tool: str, arguments: dict[str, Any]) -> boo
 class ToolContext:
     """What tools may touch. ``ask`` asks the user a yes/no question (declined by default);
     ``delegate`` runs a sub-agent; ``sandbox`` runs Python away from the OS's secrets;
-    ``memory`` recalls and remembers by meaning."""
+    ``memory`` recalls and remembers by meaning; ``skills`` are the user's Agent Skills."""
 
     vfs: Vfs
     sandbox: Sandbox | None = None
@@ -80,6 +81,7 @@ class ToolContext:
     on_output: OnOutput | None = None
     kernel_state: dict[str, Any] = field(default_factory=dict)
     memory: MemoryAccess | None = None
+    skills: SkillStore | None = None
 
 
 Handler = Callable[[dict[str, Any], ToolContext], Awaitable[ToolResult]]

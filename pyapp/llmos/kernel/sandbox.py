@@ -81,9 +81,10 @@ def outcome_from_result(result: Mapping[str, Any], duration_ms: float = 0.0) -> 
     return outcome
 
 
-PROTECTED = ("chats/", "agents/")
+PROTECTED = ("chats/", "agents/", "skills/")
 """User folders code in the sandbox may not write back into: conversations are the OS's record,
-and agent files are prompts and tool grants (model-written code must not rewrite them)."""
+and agent and skill files are prompts and tool grants (model-written code must not rewrite them;
+a skill reaches the sandbox only while it is enabled, see ``llmos.tools.python``)."""
 
 
 async def save_outputs(vfs: Vfs, files: dict[str, bytes]) -> tuple[list[str], str]:

@@ -56,8 +56,9 @@ async def write_file(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     path = vfs_path(args["path"])
     if path.startswith("user/chats/"):
         return ToolResult(f"{path} is a saved conversation: the agent may not write it.", True)
-    question = f"Allow the agent to change the agent file {path}?"
-    if path.startswith("user/agents/") and not await ctx.ask(
+    kind = "agent" if path.startswith("user/agents/") else "skill"
+    question = f"Allow the agent to change the {kind} file {path}?"
+    if path.startswith(("user/agents/", "user/skills/")) and not await ctx.ask(
         question, "write_file", {"path": path}
     ):
         return ToolResult(f"The user declined: {path} was not written.")

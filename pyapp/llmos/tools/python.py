@@ -60,7 +60,9 @@ async def _files_to_send(ctx: ToolContext, sandbox: Sandbox) -> dict[str, bytes]
     total = 0
     for entry in await ctx.vfs.walk("user"):
         rel = entry.path.removeprefix("user/")
-        if entry.is_dir or entry.size > MAX_SYNC_BYTES or rel.startswith(PROTECTED):
+        if entry.is_dir or entry.size > MAX_SYNC_BYTES:
+            continue
+        if rel.startswith(PROTECTED) and not _enabled_skill_file(ctx, rel):
             continue
         if total + entry.size > MAX_SYNC_TOTAL:
             break
@@ -69,6 +71,18 @@ async def _files_to_send(ctx: ToolContext, sandbox: Sandbox) -> dict[str, bytes]
             sent[rel] = (entry.size, entry.mtime)
             total += entry.size
     return files
+
+
+def _enabled_skill_file(ctx: ToolContext, rel: str) -> bool:
+    """A file of an enabled skill (its scripts run here); disabled and untrusted skills stay
+    out of the sandbox."""
+    parts = rel.split("/")
+    return (
+        ctx.skills is not None
+        and len(parts) > 2
+        and parts[0] == "skills"
+        and ctx.skills.is_enabled(parts[1])
+    )
 
 
 async def _save_files(ctx: ToolContext, outcome: ExecOutcome) -> tuple[list[str], str]:
