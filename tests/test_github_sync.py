@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -513,3 +514,25 @@ async def test_install_imports_valid_skills_untrusted_and_lists_problems(
     assert "No skill" in nothing["error"]["message"]
     wrong = await os_.call("skills.install", url="https://example.com/")
     assert wrong["ok"] is False
+
+
+def test_skills_install_is_routed_to_sync_in_a_fresh_os() -> None:
+    """``skills.*`` loads the skills module; ``skills.install`` alone lives with sync."""
+    code = """if True:
+        import asyncio, json
+        from llmos.platform.memory import MemoryStorage
+        from llmos.service import OsService
+        async def main():
+            service = await OsService.create(MemoryStorage(), MemoryStorage(), lambda e: None)
+            request = {"type": "request", "id": "1", "method": "skills.install",
+                       "params": {"url": "https://example.com/"}}
+            print(json.dumps(await service.handle(request)))
+        asyncio.run(main())
+    """
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    reply = json.loads(out)
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == "invalid", reply
+    assert "not a GitHub repository URL" in reply["error"]["message"]

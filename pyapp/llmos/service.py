@@ -232,10 +232,11 @@ PLUGINS = {"chat": "llmos.agent.methods", "llm": "llmos.agent.methods"}
 PLUGINS |= {"kernel": "llmos.kernel.service_methods", "memory": "llmos.memory.methods"}
 PLUGINS |= {"mcp": "llmos.mcp.methods", "skills": "llmos.skills.methods"}
 PLUGINS |= {"learning": "llmos.learning.methods", "sync": "llmos.sync.methods"}
+PLUGINS |= {"skills.install": "llmos.sync.methods"}  # a whole name wins over its family
 
 
 def _load_handler(name: str) -> Handler | None:
-    module = PLUGINS.get(name.split(".", 1)[0])
+    module = PLUGINS.get(name) or PLUGINS.get(name.split(".", 1)[0])
     if module is None:
         return None
     importlib.import_module(module)
