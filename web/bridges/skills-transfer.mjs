@@ -12,14 +12,16 @@ window.llmosSkillFiles = {
   async importFolder(fileList) {
     // webkitRelativePath: "my-skill/SKILL.md"; the store finds each folder holding a SKILL.md
     const encoded = {};
-    for (const file of Array.from(fileList)) {
+    const files = Array.from(fileList);
+    for (const file of files) {
       encoded[file.webkitRelativePath || file.name] = toBase64(new Uint8Array(await file.arrayBuffer()));
     }
-    return JSON.stringify(await window.llmos.request("skills.import", { files: encoded }));
+    const origin = (files[0]?.webkitRelativePath || "a folder").split("/")[0];
+    return JSON.stringify(await window.llmos.request("skills.import", { files: encoded, origin }));
   },
   async importZip(file) {
     const zip = toBase64(new Uint8Array(await file.arrayBuffer()));
-    return JSON.stringify(await window.llmos.request("skills.import", { zip }));
+    return JSON.stringify(await window.llmos.request("skills.import", { zip, origin: file.name }));
   },
   async exportDownload() {
     const reply = await window.llmos.request("skills.export", {});

@@ -3,10 +3,10 @@ thumbs up/down on each finished answer, and "Applied skill X" on a skill's card.
 
 The OS owns the conversation; this panel mirrors it. ``self.items[i]`` and ``self.nodes[i]`` are
 item ``i`` of the open conversation and its element; ``chat.item``/``chat.delta``/``chat.update``
-events change them by index. A turn's thumbs go to its execution trace (``chat.feedback``, by the
-index of the turn's user item); the OS keeps them on that item too, so they survive a reload. Markdown
-goes through ``window.llmosMarkdown`` (sanitized HTML);
-everything else is set as text or built with DOM calls, never as HTML.
+events change them by index. A turn's thumbs go to its execution trace (``chat.feedback``, by
+the index of the turn's user item); the OS marks that item too, so they survive a reload.
+Markdown goes through ``window.llmosMarkdown`` (sanitized HTML); everything else is set as text
+or built with DOM calls, never as HTML.
 """
 
 import json

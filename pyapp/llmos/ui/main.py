@@ -71,7 +71,7 @@ def on_event(name, data):
         settings.mcp.on_event(name, data)
     elif name == "learning.trace":
         chat.on_event(name, data)
-    elif name.startswith("learning."):
+    elif name.startswith("learning.") or name.startswith("skills."):
         skills.on_event(name, data)
     elif name.startswith("sync."):
         settings.sync.on_event(name, data)

@@ -88,14 +88,17 @@ class SkillsPanel:
             return  # learning is unavailable: the panel says so when opened
 
     async def refresh(self):
-        reply = await bridge.call("skills.list")
-        self.skills = reply.get("skills") or []
-        self.show_list()
+        await self.load_list()
         await self.load_proposals()
         if dom.by_id("skills-log").open:
             await self.load_log()
 
     # -- the list ----------------------------------------------------------------------------
+    async def load_list(self):
+        reply = await bridge.call("skills.list")
+        self.skills = reply.get("skills") or []
+        self.show_list()
+
     def matching(self):
         words = str(self.query.value).strip().lower().split()
         found = []
@@ -223,12 +226,13 @@ class SkillsPanel:
         name = self.shown["name"]
         problem = self.detail.querySelector(".skill-problem")
         try:
-            await bridge.call("skills.save", name=name, markdown=str(box.value))
+            reply = await bridge.call("skills.save", name=name, markdown=str(box.value))
         except bridge.OsError as error:
             problem.textContent = "Not saved: " + str(error)
             problem.hidden = False
             box.focus()
             return
+        name = str(reply.get("name") or name)  # a new ``name:`` renames the skill
         self.state("Saved " + name + ".")
         await self.refresh()
         await self.view(name)
@@ -237,6 +241,7 @@ class SkillsPanel:
         skill = self.shown if self.shown and self.shown["name"] == name else None
         untrusted = enabled and skill and not skill.get("trusted", True)
         if untrusted and not dom.confirm(trust_question(skill)):
+            self.state("Not enabled: " + name + " stays off.")
             return
         await bridge.call("skills.enable", name=name, enabled=enabled)
         self.state(("Enabled " if enabled else "Disabled ") + name + ".")
@@ -449,7 +454,10 @@ class SkillsPanel:
             listing.append(dom.element("li", "Reflection has not run yet.", "muted"))
 
     def on_event(self, name, data):
-        if name == "learning.proposal":
+        if name == "skills.changed":
+            if self.dialog.open:  # the agent, a sync or another tab changed skills
+                self.spawn(self.load_list())
+        elif name == "learning.proposal":
             self.spawn(self.load_proposals())
         elif name == "learning.log":
             listing = dom.by_id("skills-log-list")

@@ -7,7 +7,6 @@ The token only travels one way: typed here, sent to the OS, never shown back (th
 """
 
 from llmos.ui import bridge, dom
-from llmos.ui.memory import plural
 
 USER = "user/"
 
@@ -29,7 +28,10 @@ class SyncPanel:
         box.classList.toggle("bad", ok is False)
 
     async def refresh(self):
+        form = dom.by_id("sync-form")
+        form.removeAttribute("data-loaded")
         self.fill(await bridge.call("sync.settings.get"))
+        form.setAttribute("data-loaded", "1")  # the fields hold the saved settings now
         self.show_status(await bridge.call("sync.status"))
 
     def fill(self, data):
@@ -140,29 +142,21 @@ def folders(text):
     return [part.strip().strip("/") for part in text.split(",") if part.strip().strip("/")]
 
 
+MARKS = {"synced": "✓ ", "conflicts": "⚠ ", "queued": "Queued: "}
+FALLBACK = {
+    "synced": "Synced.",
+    "conflicts": "Synced; both versions of each conflicting file were kept.",
+    "queued": "it syncs when GitHub can be reached again.",
+}
+
+
 def result_text(result):
+    """The OS's own message, marked by status, with the commit it made."""
     status = str(result.get("status") or "error")
-    message = str(result.get("message") or "")
-    if status == "synced":
-        text = "✓ Synced"
-        if result.get("commit"):
-            text += " in commit " + str(result["commit"])[:7]
-        text += counts(result)
-    elif status == "conflicts":
-        count = len(result.get("conflicts") or [])
-        text = "⚠ Synced with " + plural(count, "conflict", "conflicts")
-        text += ": both versions were kept" + counts(result)
-    elif status == "queued":
-        text = "Queued: it syncs when GitHub can be reached again"
-    else:
-        text = "✗ Sync failed"
-    return text + (" — " + message if message else "") + "."
-
-
-def counts(result):
-    pushed = len(result.get("pushed") or [])
-    pulled = len(result.get("pulled") or [])
-    return " (" + plural(pushed, "file", "files") + " sent, " + str(pulled) + " received)"
+    text = str(result.get("message") or "").strip() or FALLBACK.get(status, "The sync failed.")
+    if status in ("synced", "conflicts") and result.get("commit"):
+        text = text.rstrip(".") + " (commit " + str(result["commit"])[:7] + ")."
+    return MARKS.get(status, "✗ ") + text
 
 
 def conflict_path(conflict):
