@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
@@ -66,7 +67,15 @@ class Endpoint:
     key: str = field(repr=False, default="")
 
     def public(self) -> dict[str, Any]:
-        return {"base_url": self.base_url, "model": self.model, "key_set": bool(self.key)}
+        """What the report may say: the URL without credentials or query (some gateways take
+        a key there), the model, and whether a key was given."""
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        url = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        return {"base_url": url, "model": self.model, "key_set": bool(self.key)}
 
 
 @dataclass
@@ -458,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="keep the workspaces in this new folder")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
+    if args.keep is not None and args.keep.exists():
+        parser.error(f"--keep {args.keep}: give a folder that does not exist yet")
     if not args.base_url or not args.model:
         print(
             "bench/learning.py needs a model: --base-url URL --model NAME (or LLMOS_BASE_URL and "

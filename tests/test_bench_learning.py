@@ -253,3 +253,15 @@ def test_an_endpoint_refusing_the_key_fails_every_task_and_still_writes_the_repo
         assert not any(r["success"] for r in report["runs"][run])
     assert report["summary"]["all"]["without_skills"]["success_rate"] == 0.0
     assert KEY not in done.stdout + done.stderr
+
+
+def test_the_report_names_the_endpoint_without_credentials():
+    import learning
+
+    endpoint = learning.Endpoint("https://me:pw@gw.example:8443/v1?key=sk-q#x", "m", KEY)
+    assert endpoint.public() == {
+        "base_url": "https://gw.example:8443/v1",
+        "model": "m",
+        "key_set": True,
+    }
+    assert KEY not in repr(endpoint)
