@@ -18,14 +18,21 @@ import httpx2
 import pytest
 from llmos.agent.tools import TOOLS
 from llmos.mcp.server import exposed_tools
+from llmos.skills.spec import Skill
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from tests.test_cli import llmos_cmd
 
 REVISIONS = ["legacy", "2026-07-28"]  # legacy: the 2025-11-25 initialize handshake
 TOKEN = "test-token-0a9f"
 ALLOWED = "http://app.example"
+SKILL = Skill(
+    "summarize-csv",
+    "Summarise a CSV file: rows and totals. Use for .csv files.",
+    "# Summarise a CSV\n\nRun `scripts/summary.py <file>`; say: done.",
+)
 LAUNCH = "import sys; from llmos.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
@@ -56,6 +63,10 @@ def workspace(tmp_path: Path) -> Path:
     (folder / "notes.md").write_text("# Notes\nbuy milk\n")
     (folder / "chats" / "c1.json").write_text("{}")
     (folder / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    (folder / "skills" / "summarize-csv").mkdir(parents=True)
+    (folder / "skills" / "summarize-csv" / "SKILL.md").write_text(SKILL.to_markdown())
+    (folder / "skills" / "broken").mkdir()
+    (folder / "skills" / "broken" / "SKILL.md").write_text("---\nname: other\n---\nBROKEN")
     return folder
 
 
@@ -104,6 +115,33 @@ async def _check_session(client: Client, workspace: Path) -> None:
     assert not any("chats/" in uri or "logo.png" in uri for uri in uris)
     contents = (await client.read_resource("llmos://user/notes.md")).contents
     assert contents[0].text == "# Notes\nbuy milk\n"  # type: ignore[union-attr]
+    await _check_skills(client)
+
+
+async def _check_skills(client: Client) -> None:
+    """Every valid skill of the workspace is a prompt and a markdown resource; a broken one
+    is neither."""
+    prompts = (await client.list_prompts()).prompts
+    assert [(p.name, p.description) for p in prompts] == [(SKILL.name, SKILL.description)]
+    prompt = await client.get_prompt(SKILL.name)
+    assert prompt.description == SKILL.description
+    [message] = prompt.messages
+    assert (message.role, message.content.type) == ("user", "text")
+    assert message.content.text == SKILL.body  # type: ignore[union-attr]
+    with pytest.raises(MCPError, match="Unknown prompt 'broken'"):
+        await client.get_prompt("broken")
+
+    resources = (await client.list_resources()).resources
+    [skill] = [r for r in resources if str(r.uri).startswith("llmos://skills/")]
+    assert (str(skill.uri), skill.mime_type) == (
+        f"llmos://skills/{SKILL.name}/SKILL.md",
+        "text/markdown",
+    )
+    contents = (await client.read_resource(f"llmos://skills/{SKILL.name}/SKILL.md")).contents
+    assert contents[0].text == SKILL.to_markdown()  # type: ignore[union-attr]
+    assert contents[0].mime_type == "text/markdown"
+    with pytest.raises(MCPError, match="no enabled skill"):
+        await client.read_resource("llmos://skills/broken/SKILL.md")
 
 
 @pytest.mark.parametrize("mode", REVISIONS)

@@ -131,6 +131,7 @@ def _give_memory(service: OsService, workspace: str) -> None:
 
 async def _mcp(args: argparse.Namespace) -> int:
     from llmos.agent.tools import ToolContext
+    from llmos.skills.store import skill_store
 
     try:
         from llmos.mcp import server as mcp
@@ -148,7 +149,7 @@ async def _mcp(args: argparse.Namespace) -> int:
 
         memory = host(service)
     sandbox = _python_sandbox(args)
-    ctx = ToolContext(vfs=service.vfs, memory=memory, sandbox=sandbox)
+    ctx = ToolContext(vfs=service.vfs, memory=memory, sandbox=sandbox, skills=skill_store(service))
     tool_names = mcp.exposed_tools(memory is not None)
     if sandbox is not None:
         tool_names.append("execute_python")

@@ -3,9 +3,11 @@
 Tools come from the agent's registry (:data:`llmos.agent.tools.TOOLS`): their names, descriptions
 and input schemas are listed as they are, and every call goes through ``TOOLS.call``, so argument
 checking and error results are the ones the agent gets. Files of the user volume are resources
-(``llmos://user/<path>``). Over HTTP the server binds 127.0.0.1 by default, refuses requests from
-browser origins that were not allowed explicitly (DNS-rebinding protection), sends CORS headers
-to allowed origins only, and can require a bearer token.
+(``llmos://user/<path>``); each enabled skill is a resource (``llmos://skills/<name>/SKILL.md``)
+and a prompt named after it, whose message is the skill's body. Over HTTP the server binds
+127.0.0.1 by default, refuses requests from browser origins that were not allowed explicitly
+(DNS-rebinding protection), sends CORS headers to allowed origins only, and can require a
+bearer token.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ from mcp.types import (
     InputRequiredResult,
     JSONRPCError,
     JSONRPCRequest,
+    PromptMessage,
+    TextContent,
 )
+from mcp.types import Prompt as MCPPrompt
 from mcp.types import Resource as MCPResource
 from mcp.types import Tool as MCPTool
 from pydantic import AnyUrl
@@ -53,12 +58,16 @@ from llmos.errors import BinaryFileError, LlmosError
 if TYPE_CHECKING:
     from mcp.shared._stream_protocols import ReadStream, WriteStream
 
+    from llmos.skills.spec import Skill
+
 # Not exposed: ``delete_file`` asks the user in the app before deleting, and an MCP client
 # offers no such question here, so it would always be declined; ``delegate`` needs an LLM.
 # ``execute_python`` is added by ``llmos mcp`` when its Pyodide-under-Node sandbox is found.
 FILE_TOOLS = ("read_file", "write_file", "list_files")
 MEMORY_TOOLS = ("recall", "remember")
 RESOURCE_PREFIX = "llmos://user/"
+SKILL_PREFIX = "llmos://skills/"
+SKILL_SUFFIX = "/SKILL.md"
 MAX_RESOURCE_BYTES = 1_000_000  # bigger files are left out of the resource list
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 # One message's cap on stdio: the SDK's cap on an HTTP request body (answered there with 413).
@@ -82,6 +91,7 @@ class LlmosMcpServer(MCPServer[Any]):
             instructions="LLMos's tools on the user's workspace: read, write and list files"
             + (", recall and remember by meaning" if "recall" in tool_names else "")
             + (", run Python in a sandbox" if "execute_python" in tool_names else "")
+            + (". The user's Agent Skills are prompts and resources" if ctx.skills else "")
             + ".",
             log_level="WARNING",
         )
@@ -121,21 +131,55 @@ class LlmosMcpServer(MCPServer[Any]):
         result = await TOOLS.call(name, arguments, self._ctx)
         return CallToolResult.model_validate(result.to_mcp())
 
+    async def _enabled_skills(self) -> list[Skill]:
+        """The enabled, valid skills of the workspace (none when skills are not served)."""
+        store = self._ctx.skills
+        if store is None:
+            return []
+        infos = [i for i in await store.list() if i.enabled and i.problem is None]
+        return [await store.get(info.name) for info in infos]
+
+    async def _enabled_skill(self, name: str) -> Skill | None:
+        return next((s for s in await self._enabled_skills() if s.name == name), None)
+
+    async def list_prompts(self) -> list[MCPPrompt]:
+        """One prompt per enabled skill: its name and description."""
+        return [
+            MCPPrompt(name=skill.name, description=skill.description)
+            for skill in await self._enabled_skills()
+        ]
+
     async def get_prompt(
         self,
         name: str,
         arguments: dict[str, Any] | None = None,
         context: Context[Any, Any] | None = None,
     ) -> GetPromptResult | InputRequiredResult:
-        """LLMos offers no prompts: an invalid-params error, not a logged server exception."""
-        raise MCPError(INVALID_PARAMS, f"Unknown prompt '{name}': LLMos offers no prompts.")
+        """The skill's body as a user message; an unknown (or disabled) skill is an
+        invalid-params error, not a logged server exception."""
+        skill = await self._enabled_skill(name)
+        if skill is None:
+            raise MCPError(INVALID_PARAMS, f"Unknown prompt '{name}': no enabled skill has it.")
+        message = PromptMessage(role="user", content=TextContent(type="text", text=skill.body))
+        return GetPromptResult(description=skill.description, messages=[message])
 
     async def list_resources(self) -> list[MCPResource]:
-        """Every text file of the user volume, except saved chats and hidden folders."""
-        return [
+        """Every text file of the user volume, except saved chats and hidden folders, and
+        every enabled skill's SKILL.md."""
+        files = [
             MCPResource(uri=_uri(path), name=path, mime_type="text/plain")
             for path in await self._text_files()
         ]
+        skills = [
+            MCPResource(
+                uri=f"{SKILL_PREFIX}{skill.name}{SKILL_SUFFIX}",
+                name=f"{skill.name}{SKILL_SUFFIX}",
+                description=skill.description,
+                mime_type="text/markdown",
+            )
+            for skill in await self._enabled_skills()
+        ]
+        return files + skills
 
     async def _text_files(self) -> list[str]:
         found = []
@@ -153,8 +197,11 @@ class LlmosMcpServer(MCPServer[Any]):
     async def read_resource(
         self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
     ) -> Iterable[ReadResourceContents] | InputRequiredResult:
-        """The text of ``llmos://user/<path>``; anything else is a resource error."""
+        """The text of ``llmos://user/<path>`` or of an enabled skill's SKILL.md; anything
+        else is a resource error."""
         text_uri = str(uri)
+        if text_uri.startswith(SKILL_PREFIX):
+            return await self._read_skill(text_uri)
         inner = text_uri.removeprefix(RESOURCE_PREFIX)
         if inner == text_uri or not _shown(inner):
             raise ResourceError(f"Unknown resource {text_uri}: use {RESOURCE_PREFIX}<path>.")
@@ -163,6 +210,13 @@ class LlmosMcpServer(MCPServer[Any]):
         except LlmosError as error:
             raise ResourceError(str(error)) from error
         return [ReadResourceContents(content=text, mime_type="text/plain")]
+
+    async def _read_skill(self, uri: str) -> list[ReadResourceContents]:
+        name = uri.removeprefix(SKILL_PREFIX).removesuffix(SKILL_SUFFIX)
+        skill = await self._enabled_skill(name) if uri.endswith(SKILL_SUFFIX) else None
+        if skill is None:
+            raise ResourceError(f"Unknown resource {uri}: no enabled skill is there.")
+        return [ReadResourceContents(content=skill.to_markdown(), mime_type="text/markdown")]
 
 
 def _uri(path: str) -> str:
