@@ -350,6 +350,7 @@ def _totals(results: list[TaskResult]) -> dict[str, Any]:
         "mean_tokens": round(statistics.fmean(r.tokens for r in results), 1),
         "mean_seconds": round(statistics.fmean(r.seconds for r in results), 2),
         "skills_applied": sum(1 for r in results if r.skills_applied),
+        "skills": sorted({name for r in results for name in r.skills_applied}),
     }
 
 

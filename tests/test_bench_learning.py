@@ -205,6 +205,7 @@ def test_bench_runs_twice_and_learns_a_skill_against_the_scripted_server(tmp_pat
     summary = report["summary"]
     assert summary["csv-summary"]["without_skills"]["success_rate"] == 1.0
     assert summary["csv-summary"]["with_skills"]["skills_applied"] == 3
+    assert summary["csv-summary"]["with_skills"]["skills"] == ["summarize-csv"]
     assert summary["all"]["with_skills"]["mean_steps"] == 4.0
     assert "csv-summary" in done.stdout  # the side-by-side table
     assert report["settings"]["memory"] is False
