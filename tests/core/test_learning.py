@@ -382,3 +382,6 @@ async def test_three_csv_summaries_become_a_skill_the_fourth_request_applies(
     [info] = [s for s in skills if s["name"] == "summarize-csv"]
     assert (info["uses"], info["successes"]) == (1, 1)
     assert info["metadata"]["llmos-origin"] == "learned"
+    again = await os_.call("learning.reflect")  # covered now: no model call, nothing proposed
+    assert again["proposals"] == []
+    assert len(llm_server.requests) == before + 4
