@@ -348,6 +348,7 @@ class GithubServer:
             "log": lambda: self.log(args["name"]),
             "fail": lambda: fail(**args),
             "requests": lambda: list(self.requests),
+            "heal": self.faults.clear,
         }
         if action not in controls:
             raise ApiError(404, f"no control {action}")

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser
 from playwright.sync_api import Error as PlaywrightError
 
 import build
+from tests.github_server import GithubServer
 from tests.llm_server import ScriptedLLM
 from tests.tokenizer_corpus import write_reference
 
@@ -38,6 +39,7 @@ window.llmosTest = { openStorage: (prefer, namespace) => openStorage({ prefer, n
 try {
 const manifest = await (await fetch("./manifest.json")).json();
 window.llmosTest.llmServer = manifest.llm_server;
+window.llmosTest.githubServer = manifest.github_server;
 const py = await loadPyodide({ indexURL: "./pyodide/" });
 await py.loadPackage(["micropip", "llmos"]);
 const micropip = py.pyimport("micropip");
@@ -96,13 +98,16 @@ def harness(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     tests.append("reference/tokenizer.json")
     llm = ScriptedLLM()  # the LLM endpoint tests' server; Pyodide cannot listen on a port
     announced = {"root": llm.root, "deadUrl": llm.dead_url}
+    github = GithubServer()  # the GitHub REST stand-in of tests/core/test_sync.py
     manifest = {"wheels": wheels, "tests": tests, "llm_server": announced}
+    manifest["github_server"] = {"root": github.url, "deadUrl": github.dead_url}
     (site / "manifest.json").write_text(json.dumps(manifest))
     (site / "index.html").write_text(HARNESS)
     server = build.serve_in_background(root=site, port=0)
     yield server.url + "/"
     server.stop()
     llm.stop()
+    github.stop()
 
 
 def _native_test_count() -> int:
