@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import llmos.sync.methods  # noqa: F401  (registers the sync.* methods)
@@ -60,7 +60,7 @@ class Control:
         return {k: base64.b64decode(v) for k, v in self("files", name=name).items()}
 
 
-def encoded(files: dict[str, bytes | None]) -> dict[str, str | None]:
+def encoded(files: Mapping[str, bytes | None]) -> dict[str, str | None]:
     return {k: None if v is None else base64.b64encode(v).decode() for k, v in files.items()}
 
 
