@@ -149,6 +149,49 @@ def test_hostile_skill_text_stays_text_and_enabling_it_asks(fake: Page) -> None:
     fake.keyboard.press("Escape")
 
 
+def test_a_proposal_event_shows_a_badge_and_a_rejected_proposal_goes(fake: Page) -> None:
+    proposal = {
+        "id": "p1",
+        "kind": "new",
+        "skill": "csv-digest",
+        "markdown": "---\nname: csv-digest\ndescription: x\n---\n" + HOSTILE,
+        "sources": ["c1-0", "c1-4", "gone-2"],
+        "reason": HOSTILE + " 3 similar successful runs.",
+        "status": "pending",
+    }
+    traces = [
+        {"id": "c1-0", "chat": "c1", "turn": 0, "request": "Digest a.csv", "outcome": "success"},
+        {"id": "c1-4", "chat": "c1", "turn": 4, "request": "Digest b.csv", "outcome": "success"},
+    ]
+    set_fake(fake, skills=[], proposals=[proposal], traces=traces, log=[])
+    fake.evaluate("window.__fakeSkills.emit('learning.proposal', {proposal: {id: 'p1'}})")
+    badge = fake.locator("#skills-badge")
+    expect(badge).to_have_text("1")
+    expect(fake.locator("#skills-open")).to_have_attribute("aria-label", "Skills: 1 proposal waits")
+    fake.locator("#skills-open").click()
+    card = fake.locator("#skills-proposals .proposal")
+    expect(card.locator("h4")).to_have_text("New skill csv-digest")
+    expect(card.locator(".proposal-reason")).to_have_text(HOSTILE + " 3 similar successful runs.")
+    runs = card.locator(".skill-runs li")
+    expect(runs).to_have_count(3)
+    expect(runs.nth(0).get_by_role("button")).to_have_text("Digest a.csv (success)")
+    expect(runs.nth(2)).to_have_text("gone-2")  # a run whose trace is gone: its id, no link
+    assert fake.evaluate("document.querySelectorAll('#skills img, #skills script').length") == 0
+    # each reflection step shows in the log as it happens
+    fake.locator("#skills-log summary").click()
+    expect(fake.locator("#skills-log-list")).to_have_text("Reflection has not run yet.")
+    step = {"time": "2026-12-04T10:00:00Z", "step": "cluster", "message": HOSTILE}
+    fake.evaluate("(entry) => window.__fakeSkills.emit('learning.log', {entry})", step)
+    expect(fake.locator("#skills-log-list li")).to_have_count(1)
+    expect(fake.locator("#skills-log-list li")).to_contain_text("cluster · " + HOSTILE)
+    card.get_by_role("button", name="Reject").click()
+    expect(card).to_have_count(0)
+    expect(badge).to_be_hidden()
+    expect(fake.locator("#skills-state")).to_contain_text("Rejected")
+    assert fake.evaluate("window.pwned") is None
+    fake.keyboard.press("Escape")
+
+
 def answer_dialogs(page: Page, answers: list[bool]) -> list[str]:
     """Answer the page's next confirms with ``answers`` (True: OK); returns their messages."""
     messages: list[str] = []
@@ -286,7 +329,15 @@ def reflect_now_and_accept(app: Page, llm: ScriptedLLM) -> None:
     expect(app.locator("#skills-badge")).to_have_text("1")
     panel.locator("#skills-log summary").click()
     expect(panel.locator("#skills-log-list")).to_contain_text("summarize-csv")
-    proposal.get_by_role("button", name="Accept", exact=True).click()
+    # edit, then accept: a broken edit is refused with the validator's words, a good one saved
+    proposal.get_by_role("button", name="Edit, then accept").click()
+    box = proposal.get_by_label("Edit the proposed SKILL.md")
+    expect(box).to_be_focused()
+    box.fill(SKILL_MD.replace("name: summarize-csv", "name: Summarize CSV!"))
+    proposal.get_by_role("button", name="Accept edited").click()
+    expect(proposal.get_by_role("alert")).to_contain_text("Not accepted: The skill is not valid")
+    box.fill(SKILL_MD.replace("3. Answer", "3. Round totals to 2 decimals.\n4. Answer"))
+    proposal.get_by_role("button", name="Accept edited").click()
     expect(panel.locator("#skills-state")).to_contain_text("summarize-csv is saved and enabled")
     expect(app.locator("#skills-badge")).to_be_hidden()
     row = panel.locator("#skills-list .skill-row")
@@ -295,8 +346,11 @@ def reflect_now_and_accept(app: Page, llm: ScriptedLLM) -> None:
     detail = panel.locator("#skills-detail")
     expect(detail).to_contain_text("learned from your runs")
     expect(detail).to_contain_text("Learned from 3 runs")
-    expect(detail.locator(".skill-markdown")).to_contain_text("Count the rows")
-    app.keyboard.press("Escape")
+    expect(detail.locator(".skill-markdown")).to_contain_text("Round totals to 2 decimals")
+    # a source run opens its conversation
+    detail.get_by_role("button", name="Summarize the CSV file orders.csv (success)").click()
+    expect(panel).to_be_hidden()
+    expect(app.locator("#chat-log [data-kind='user']").nth(1)).to_be_in_viewport()
 
 
 def fourth_run_applies_the_skill(app: Page, llm: ScriptedLLM) -> None:
@@ -445,6 +499,24 @@ def open_sync_settings(app: Page) -> Any:
 def test_sync_to_github_then_a_conflict_shows_both_versions(
     app: Page, github: GithubServer
 ) -> None:
+    first_sync(app, github)
+    conflict_shows_both_versions(app, github)
+    refused_token_is_a_readable_error(app)
+    offline_change_is_queued_then_synced(app, github)
+    assert WRITE_TOKEN not in app.content()
+    app.keyboard.press("Escape")
+    # install from a repository URL: imported disabled and untrusted
+    app.locator("#skills-open").click()
+    panel = app.locator("#skills")
+    panel.locator("#skills-url").fill("https://github.com/octo/shared")
+    panel.get_by_role("button", name="Install").click()
+    expect(panel.locator("#skills-state")).to_contain_text("Installed 1 skill: tidy-csv")
+    row = panel.locator("#skills-list [data-name='tidy-csv']")
+    expect(row).to_contain_text("untrusted")
+
+
+def first_sync(app: Page, github: GithubServer) -> None:
+    """Settings > GitHub sync filled in as a user would, then Sync now pushes the skill."""
     github.create_repo("octo/skills", {"README.md": b"# My skills\n"})
     shared = {"skills/tidy-csv/SKILL.md": NOTES_MD.replace("tidy-notes", "tidy-csv").encode()}
     github.create_repo("octo/shared", shared, private=False)
@@ -466,7 +538,10 @@ def test_sync_to_github_then_a_conflict_shows_both_versions(
     expect(verdict).to_contain_text("✓ Synced: 1 sent, 0 received (commit")
     assert github.files("octo/skills")["skills/tidy-notes/SKILL.md"] == NOTES_MD.encode()
 
-    # the same file edited on GitHub and here: both versions are kept and shown
+
+def conflict_shows_both_versions(app: Page, github: GithubServer) -> None:
+    """The same file edited on GitHub and here: both versions are kept and shown."""
+    form, verdict = app.locator("#sync-form"), app.locator("#sync-verdict")
     github.push("octo/skills", {"skills/tidy-notes/SKILL.md": REMOTE_MD.encode()}, "Edit on GitHub")
     request(app, "fs.write", path="user/skills/tidy-notes/SKILL.md", text=LOCAL_MD)
     form.get_by_role("button", name="Sync now").click()
@@ -481,7 +556,24 @@ def test_sync_to_github_then_a_conflict_shows_both_versions(
     expect(versions.nth(1)).to_contain_text("by date (edited on GitHub)")
     expect(versions.nth(1).locator("h5")).to_contain_text("SKILL.conflict-")
 
-    # GitHub unreachable: the change is queued, and goes once GitHub is back
+
+def refused_token_is_a_readable_error(app: Page) -> None:
+    form, verdict = app.locator("#sync-form"), app.locator("#sync-verdict")
+    form.get_by_label("Fine-grained token").fill("github_pat_revoked_0000")
+    form.get_by_role("button", name="Save sync settings").click()
+    expect(verdict).to_have_text("Saved: octo/skills.")
+    form.get_by_role("button", name="Sync now").click()
+    expect(verdict).to_have_attribute("data-status", "error")
+    expect(verdict).to_contain_text("✗ ")
+    expect(verdict).to_contain_text("Bad credentials")
+    form.get_by_label("Fine-grained token").fill(WRITE_TOKEN)
+    form.get_by_role("button", name="Save sync settings").click()
+    expect(verdict).to_have_text("Saved: octo/skills.")
+
+
+def offline_change_is_queued_then_synced(app: Page, github: GithubServer) -> None:
+    """GitHub unreachable: the change is queued, and goes once GitHub is back."""
+    form, verdict = app.locator("#sync-form"), app.locator("#sync-verdict")
     request(app, "fs.write", path="user/skills/tidy-notes/references/more.md", text="# More\n")
     github.fail("drop", times=100)
     form.get_by_role("button", name="Sync now").click()
@@ -493,14 +585,3 @@ def test_sync_to_github_then_a_conflict_shows_both_versions(
     expect(verdict).to_have_attribute("data-status", "synced")
     assert github.files("octo/skills")["skills/tidy-notes/references/more.md"] == b"# More\n"
     expect(app.locator("#sync-last")).not_to_contain_text("Changes wait")
-    assert WRITE_TOKEN not in app.content()
-    app.keyboard.press("Escape")
-
-    # install from a repository URL: imported disabled and untrusted
-    app.locator("#skills-open").click()
-    panel = app.locator("#skills")
-    panel.locator("#skills-url").fill("https://github.com/octo/shared")
-    panel.get_by_role("button", name="Install").click()
-    expect(panel.locator("#skills-state")).to_contain_text("Installed 1 skill: tidy-csv")
-    row = panel.locator("#skills-list [data-name='tidy-csv']")
-    expect(row).to_contain_text("untrusted")
