@@ -497,9 +497,9 @@ def date_tasks() -> list[Task]:
     return [
         date_task(
             "dates-1",
-            "Date arithmetic on the CSV file events.csv (columns name,start,end; dates as "
-            "YYYY-MM-DD): write durations.csv with the columns name,days where days is the "
-            "number of days from start to end, one row per input row in the same order.",
+            "Date arithmetic: events.csv has a name, a start date and an end date (YYYY-MM-DD) "
+            "per line; write durations.csv with name,days for each, days being the number of "
+            "days from the start date to the end date, in the same order.",
             path="events.csv",
             header=["name", "start", "end"],
             rows=[
@@ -515,9 +515,9 @@ def date_tasks() -> list[Task]:
         ),
         date_task(
             "dates-2",
-            "Date arithmetic on the CSV file jobs.csv (columns name,start,days; dates as "
-            "YYYY-MM-DD): write due.csv with the columns name,due where due is the start date "
-            "plus that many days, one row per input row in the same order.",
+            "Date arithmetic: jobs.csv has a name, a start date (YYYY-MM-DD) and a number of "
+            "days per line; write due.csv with name,due for each, due being the date that many "
+            "days after the start date (YYYY-MM-DD), in the same order.",
             path="jobs.csv",
             header=["name", "start", "days"],
             rows=[[j, s.isoformat(), n] for j, s, n in zip(jobs, job_start, job_days, strict=True)],
@@ -535,10 +535,9 @@ def date_tasks() -> list[Task]:
         ),
         date_task(
             "dates-3",
-            "Date arithmetic on the CSV file birthdays.csv (columns name,date; dates as "
-            "YYYY-MM-DD): write weekdays.csv with the columns name,weekday where weekday is the "
-            "English name of the date's day of the week (e.g. Monday), one row per input row in "
-            "the same order.",
+            "Date arithmetic: birthdays.csv has a name and a date (YYYY-MM-DD) per line; write "
+            "weekdays.csv with name,weekday for each, weekday being the English name of the "
+            "date's day of the week (e.g. Monday), in the same order.",
             path="birthdays.csv",
             header=["name", "date"],
             rows=[[p, b.isoformat()] for p, b in zip(people, born, strict=True)],
@@ -553,11 +552,10 @@ def date_tasks() -> list[Task]:
         ),
         date_task(
             "dates-4",
-            "Date arithmetic on the CSV file subscriptions.csv (columns name,start,months; dates "
-            "as YYYY-MM-DD): write renewals.csv with the columns name,renewal where renewal is "
-            "the start date plus that many calendar months (the same day of the month, or the "
-            "month's last day when that day does not exist), one row per input row in the same "
-            "order.",
+            "Date arithmetic: subscriptions.csv has a name, a start date (YYYY-MM-DD) and a "
+            "number of months per line; write renewals.csv with name,renewal for each, renewal "
+            "being the date that many calendar months after the start date (the same day of the "
+            "month, or the month's last day when that day does not exist), in the same order.",
             path="subscriptions.csv",
             header=["name", "start", "months"],
             rows=[
