@@ -536,3 +536,27 @@ def test_skills_install_is_routed_to_sync_in_a_fresh_os() -> None:
     assert reply["ok"] is False
     assert reply["error"]["code"] == "invalid", reply
     assert "not a GitHub repository URL" in reply["error"]["message"]
+
+
+async def test_files_too_big_to_sync_are_left_alone_on_both_sides(
+    gh: GithubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    os_ = await make_os(gh)
+    await os_.write("skills/a/SKILL.md", skill_md("a"))
+    await os_.write("skills/a/data.bin", b"x" * 2000)
+    await os_.ok("sync.run")
+    monkeypatch.setattr("llmos.sync.sync.MAX_BLOB_BYTES", 1000)
+    gh.push(REPO, {"skills/a/data.bin": b"y" * 3000}, "Another device")
+    await os_.write("skills/b/big.bin", b"z" * 1500)
+    await os_.write("skills/b/SKILL.md", skill_md("b"))
+    result = await os_.ok("sync.run")
+    assert result["status"] == "synced", result
+    assert result["problems"] == [
+        "user/skills/a/data.bin is over 1,000 bytes: not synced.",
+        "user/skills/b/big.bin is over 1,000 bytes: not synced.",
+    ]
+    assert await os_.read("skills/a/data.bin") == b"x" * 2000  # neither pulled nor deleted
+    remote = gh.files(REPO)
+    assert remote["skills/a/data.bin"] == b"y" * 3000  # nor pushed over or deleted there
+    assert "skills/b/big.bin" not in remote
+    assert remote["skills/b/SKILL.md"] == skill_md("b")

@@ -83,6 +83,7 @@ class Remote:
     head: str | None = None
     tree: str | None = None
     entries: dict[str, TreeEntry] = field(default_factory=dict)
+    too_big: list[str] = field(default_factory=list)
 
 
 def conflict_path(path: str, sha: str) -> str:
@@ -245,8 +246,9 @@ class SyncEngine:
 
     # --- the local side -----------------------------------------------------------------------
     async def _local_files(self) -> tuple[dict[str, bytes], list[str]]:
+        """The synced files (repository path -> data), and those too big to sync."""
         files: dict[str, bytes] = {}
-        problems: list[str] = []
+        too_big: list[str] = []
         for folder in self.folders():
             root = f"{USER}/{folder}"
             if not await self.service.vfs.exists(root):
@@ -256,10 +258,10 @@ class SyncEngine:
                 if entry.is_dir or not _synced(path, [folder]):
                     continue
                 if entry.size > MAX_BLOB_BYTES:
-                    problems.append(f"{entry.path} is over {MAX_BLOB_BYTES // 1_000_000} MB.")
+                    too_big.append(path)
                     continue
                 files[path] = await self.service.vfs.read_bytes(entry.path)
-        return files, problems
+        return files, too_big
 
     async def _local_shas(self) -> dict[str, str]:
         files, _ = await self._local_files()
@@ -334,20 +336,29 @@ class SyncEngine:
     async def _attempt(self, client: GithubClient, state: Json, branch: str) -> Json:
         problems: list[str] = []
         remote = await self._read_remote(client, branch, problems)
-        local, local_problems = await self._local_files()
-        problems += local_problems
-        remote_shas = {path: entry.sha for path, entry in remote.entries.items()}
-        todo = plan(self._base(state), local, remote_shas)
+        local, too_big = await self._local_files()
+        # A file too big to move on either side is left alone on both (and in the base): it
+        # must not look deleted to the merge.
+        held = {*too_big, *remote.too_big}
+        problems += [
+            f"{USER}/{p} is over {MAX_BLOB_BYTES:,} bytes: not synced." for p in sorted(held)
+        ]
+        base_before = self._base(state)
+        kept = {p: sha for p, sha in base_before.items() if p in held}
+        remote_shas = {p: e.sha for p, e in remote.entries.items() if p not in held}
+        local = {p: data for p, data in local.items() if p not in held}
+        base_now = {p: sha for p, sha in base_before.items() if p not in held}
+        todo = plan(base_now, local, remote_shas)
         downloads = await self._download(client, sorted(set(todo.pull.values())))
         commit = remote.head
         if todo.pushes_anything():
             commit = await self._push(client, branch, remote, todo)
         pulled, skipped = await self._apply_local(todo, local, downloads)
-        merged = dict(todo.merged)
+        merged = todo.merged | kept
         for path in skipped:  # changed here during the sync: decide again next time
             merged.pop(path, None)
-            if path in self._base(state):
-                merged[path] = self._base(state)[path]
+            if path in base_before:
+                merged[path] = base_before[path]
         base = {"repo": state.get("repo"), "branch": branch, "commit": commit, "files": merged}
         await self._save(base=base)
         return await self._report(todo, commit, pulled, problems, bool(skipped))
@@ -362,6 +373,8 @@ class SyncEngine:
             wanted = entry.type == "blob" and entry.mode != "120000"  # no links
             if wanted and _synced(entry.path, folders) and _valid_path(entry.path, problems):
                 remote.entries[entry.path] = entry
+                if entry.size > MAX_BLOB_BYTES:
+                    remote.too_big.append(entry.path)
         return remote
 
     async def _report(
