@@ -225,6 +225,16 @@ async def test_a_save_cut_short_by_the_disk_leaves_the_previous_version() -> Non
     assert [e.name for e in await store.vfs.list("user/skills")] == ["summarize-csv"]
 
 
+async def test_a_version_left_aside_by_a_crash_is_put_back() -> None:
+    store = new_store()
+    await store.save(skill(), {"scripts/a.py": b"v1"})
+    await store.vfs.rename("user/skills/summarize-csv", "user/skills/.previous/summarize-csv")
+    await store.vfs.write_text("user/skills/.staging/summarize-csv/SKILL.md", "half")
+    assert [i.name for i in await store.list()] == ["summarize-csv"]
+    assert await store.read_file("summarize-csv", "scripts/a.py") == b"v1"
+    assert not await store.vfs.exists("user/skills/.previous")
+
+
 async def test_imported_skills_are_disabled_and_untrusted_until_enabled() -> None:
     store = new_store()
     files = {

@@ -144,6 +144,9 @@ async def test_agent_lists_enabled_skills_and_loads_one_only_when_used(
     assert "Run `scripts/summary.py <file>`" in card["result"]
     tool_message = [m for m in llm_server.requests[-1]["body"]["messages"] if m["role"] == "tool"]
     assert "# Summarise a CSV" in tool_message[0]["content"]
+    stats = {s["name"]: s for s in (await os_.call("skills.list"))["skills"]}
+    assert (stats["summarize-csv"]["uses"], stats["summarize-csv"]["successes"]) == (1, 1)
+    assert (stats["plot-primes"]["uses"], stats["plot-primes"]["successes"]) == (0, 0)
 
 
 async def test_disabled_and_untrusted_skills_never_load(os_: Os, llm_server: Server) -> None:

@@ -114,6 +114,7 @@ class SkillStore:
         await load_reference()
         if not await self.vfs.exists(SKILLS_DIR):
             return []
+        await self._recover()
         found = []
         for entry in await self.vfs.list(SKILLS_DIR):
             if entry.is_dir and not entry.name.startswith("."):
@@ -206,6 +207,20 @@ class SkillStore:
         if had_previous:
             await self.vfs.delete(aside)
         await self._tidy()
+
+    async def _recover(self) -> None:
+        """Put back a previous version that a crash left aside mid-save (moved out, the new
+        one not yet in)."""
+        if not await self.vfs.exists(ASIDE):
+            return
+        async with self._lock:
+            for entry in await self.vfs.list(ASIDE):
+                folder = f"{SKILLS_DIR}/{entry.name}"
+                if await self.vfs.exists(folder):
+                    await self.vfs.delete(entry.path)
+                else:
+                    await self.vfs.rename(entry.path, folder)
+            await self._tidy()
 
     async def _tidy(self) -> None:
         for helper in (STAGING, ASIDE):
