@@ -19,6 +19,7 @@ from llmos.platform.native_http import NativeHttp
 from llmos.service import OsService
 from llmos.skills.store import skill_store
 from llmos.sync.github import GithubClient, GithubError
+from llmos.sync.sync import parse_repo_url
 from skills_ref.validator import validate
 
 from tests.github_server import READ_TOKEN, WRITE_TOKEN, GithubServer
@@ -535,7 +536,7 @@ def test_skills_install_is_routed_to_sync_in_a_fresh_os() -> None:
     reply = json.loads(out)
     assert reply["ok"] is False
     assert reply["error"]["code"] == "invalid", reply
-    assert "not a GitHub repository URL" in reply["error"]["message"]
+    assert "not a github.com repository URL" in reply["error"]["message"]
 
 
 async def test_files_too_big_to_sync_are_left_alone_on_both_sides(
@@ -560,3 +561,27 @@ async def test_files_too_big_to_sync_are_left_alone_on_both_sides(
     assert remote["skills/a/data.bin"] == b"y" * 3000  # nor pushed over or deleted there
     assert "skills/b/big.bin" not in remote
     assert remote["skills/b/SKILL.md"] == skill_md("b")
+
+
+@pytest.mark.parametrize(
+    ("url", "parsed"),
+    [
+        ("https://github.com/a/b", ("a/b", None, "")),
+        ("a/b", ("a/b", None, "")),
+        ("https://github.com/a/b.git", ("a/b", None, "")),
+        ("https://github.com/a/b/tree/dev/skills/x", ("a/b", "dev", "skills/x")),
+        ("https://github.com/a/b/blob/main/skills/x/SKILL.md", ("a/b", "main", "skills/x")),
+        ("https://gitlab.com/a/b", None),
+        ("evil.example/a/b", None),
+        ("https://github.com/a/b/issues/1", None),
+        ("https://github.com/a/b/tree/main/../x", None),
+        ("just-a-name", None),
+    ],
+)
+def test_install_urls(url: str, parsed: tuple[str, str | None, str] | None) -> None:
+    if parsed is not None:
+        assert parse_repo_url(url) == parsed
+        return
+    with pytest.raises(GithubError) as refused:
+        parse_repo_url(url)
+    assert refused.value.code == "invalid"

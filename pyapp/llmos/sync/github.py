@@ -173,22 +173,24 @@ class GithubClient:
             raise
         return str(_field(answer, "object", "sha"))
 
-    async def commit(self, sha: str) -> dict[str, Any]:
-        answer: dict[str, Any] = await self.request("GET", self._url(f"/git/commits/{sha}"))
-        return answer
+    async def commit_tree(self, sha: str) -> str:
+        """The tree of commit ``sha``."""
+        answer = await self.request("GET", self._url(f"/git/commits/{sha}"))
+        return str(_field(answer, "tree", "sha"))
 
     async def tree(self, sha: str) -> list[TreeEntry]:
         """Every entry below the tree (recursively)."""
         answer = await self.request("GET", self._url(f"/git/trees/{sha}?recursive=1"))
+        if not isinstance(answer, dict):
+            raise GithubError("GitHub's tree listing is not an object.", "bad_response")
         if answer.get("truncated"):
             raise GithubError(
                 f"{self.repo} holds more files than GitHub lists in one answer; sync needs a "
                 "smaller repository.",
                 "rejected",
             )
-        entries = []
-        for item in _field(answer, "tree"):
-            entries.append(
+        try:
+            return [
                 TreeEntry(
                     str(item["path"]),
                     str(item["mode"]),
@@ -196,14 +198,21 @@ class GithubClient:
                     str(item["sha"]),
                     int(item.get("size") or 0),
                 )
-            )
-        return entries
+                for item in _field(answer, "tree")
+            ]
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise GithubError(
+                f"GitHub's tree listing is malformed ({error}).", "bad_response"
+            ) from None
 
     async def blob(self, sha: str) -> bytes:
         answer = await self.request("GET", self._url(f"/git/blobs/{sha}"))
-        if answer.get("encoding") != "base64":
+        if _field(answer, "encoding") != "base64":
             raise GithubError(f"Blob {sha[:7]} came in an unexpected encoding.", "bad_response")
-        data = base64.b64decode(str(answer.get("content", "")))
+        try:
+            data = base64.b64decode(str(_field(answer, "content")))
+        except ValueError:
+            raise GithubError(f"Blob {sha[:7]} is not valid base64.", "bad_response") from None
         if blob_sha(data) != sha:
             raise GithubError(f"Blob {sha[:7]} arrived damaged.", "bad_response")
         return data

@@ -367,7 +367,7 @@ class SyncEngine:
         remote = Remote(head=await client.head(branch))
         if remote.head is None:
             return remote
-        remote.tree = str((await client.commit(remote.head))["tree"]["sha"])
+        remote.tree = await client.commit_tree(remote.head)
         folders = self.folders()
         for entry in await client.tree(remote.tree):
             wanted = entry.type == "blob" and entry.mode != "120000"  # no links
@@ -485,7 +485,7 @@ class SyncEngine:
         head = await client.head(branch)
         if head is None:
             raise GithubError(f"{repo} has no branch '{branch}'.", "not_found")
-        tree = await client.tree(str((await client.commit(head))["tree"]["sha"]))
+        tree = await client.tree(await client.commit_tree(head))
         problems: list[str] = []
         chosen = _skill_folders(tree, folder, problems)
         if not chosen:
@@ -549,10 +549,14 @@ def _valid_path(path: str, problems: list[str]) -> bool:
 def parse_repo_url(url: str) -> tuple[str, str | None, str]:
     """``https://github.com/owner/repo[/tree/<branch>[/<folder>]]`` (or ``owner/repo``) as
     (repo, branch or None, folder). A branch name with ``/`` in it is not supported."""
-    text = url.strip()
-    for prefix in ("https://", "http://"):
-        text = text.removeprefix(prefix)
-    text = text.removeprefix("www.").removeprefix("github.com/").split("?", 1)[0].split("#", 1)[0]
+    text = url.strip().split("?", 1)[0].split("#", 1)[0]
+    scheme, has_scheme, remainder = text.partition("://")
+    text = remainder if has_scheme else scheme
+    host, slash, after = text.partition("/")
+    if has_scheme or "." in host:  # a host is named: it must be GitHub's
+        if host.lower() not in ("github.com", "www.github.com") or not slash:
+            raise GithubError(f"{url!r} is not a github.com repository URL.", "invalid")
+        text = after
     parts = [p for p in text.split("/") if p]
     if len(parts) < 2:
         raise GithubError(
