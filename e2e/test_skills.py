@@ -118,11 +118,21 @@ def test_hostile_skill_text_stays_text_and_enabling_it_asks(fake: Page) -> None:
     expect(rows).to_have_count(2)
     expect(rows.nth(1)).to_contain_text("untrusted")
     expect(rows.nth(1)).to_contain_text("disabled")
+    # the keyboard: arrows move between the search box and the list, Enter opens
+    fake.keyboard.press("ArrowDown")
+    expect(rows.nth(0).locator(".skill-hit")).to_be_focused()
+    fake.keyboard.press("ArrowDown")
+    expect(rows.nth(1).locator(".skill-hit")).to_be_focused()
+    fake.keyboard.press("Enter")
+    detail = fake.locator("#skills-detail")
+    expect(detail.locator("h3")).to_have_text("evil-helper")
+    fake.keyboard.press("ArrowUp")
+    fake.keyboard.press("ArrowUp")
+    expect(fake.locator("#skills-query")).to_be_focused()
     # search as you type
     fake.locator("#skills-query").fill("evil")
     expect(rows).to_have_count(1)
     fake.locator("#skills-query").press("Enter")
-    detail = fake.locator("#skills-detail")
     expect(detail.locator("pre")).to_contain_text("<script>window.pwned=2</script>")
     expect(detail).to_contain_text("imported from evil.zip")
     assert fake.evaluate("document.querySelectorAll('#skills img, #skills script').length") == 0
@@ -370,6 +380,7 @@ def fourth_run_applies_the_skill(app: Page, llm: ScriptedLLM) -> None:
     expect(log.locator(".msg-assistant").last).to_contain_text("regions.csv: 2 rows")
     system = llm.requests[-4]["body"]["messages"][0]["content"]
     assert "summarize-csv" in system
+    expect(log.locator(".feedback")).to_have_count(4)  # the turn is over, its trace saved
 
 
 def make_zip(files: dict[str, str]) -> bytes:
@@ -504,6 +515,10 @@ def test_sync_to_github_then_a_conflict_shows_both_versions(
     refused_token_is_a_readable_error(app)
     offline_change_is_queued_then_synced(app, github)
     assert WRITE_TOKEN not in app.content()
+    answer_dialogs(app, [True])
+    app.get_by_role("button", name="Remove token").click()
+    expect(app.locator("#sync-verdict")).to_have_text("The token is deleted.")
+    assert "github.token" not in request(app, "settings.get")["secrets"]
     app.keyboard.press("Escape")
     # install from a repository URL: imported disabled and untrusted
     app.locator("#skills-open").click()

@@ -33,6 +33,7 @@ class SkillsPanel:
         self.shown = None  # ``skills.get``'s reply for the skill in the detail view
         self.proposals = []
         self.traces = {}  # trace id -> {"chat", "turn", "request"}: where a source run is
+        self.traces_fresh = False  # fetched since the panel last refreshed
         self.opener = None
         self._wire()
 
@@ -88,6 +89,7 @@ class SkillsPanel:
             return  # learning is unavailable: the panel says so when opened
 
     async def refresh(self):
+        self.traces_fresh = False
         await self.load_list()
         await self.load_proposals()
         if dom.by_id("skills-log").open:
@@ -414,12 +416,13 @@ class SkillsPanel:
     # -- source runs -------------------------------------------------------------------------
     async def load_traces(self, ids):
         """Learn where the runs ``ids`` happened (their chat and turn), once."""
-        if all(trace_id in self.traces for trace_id in ids):
-            return
+        if self.traces_fresh or all(trace_id in self.traces for trace_id in ids):
+            return  # a run that is still unknown has no trace any more
         try:
             reply = await bridge.call("learning.traces")
         except bridge.OsError:
             return  # the runs are listed by id only
+        self.traces_fresh = True
         for trace in reply.get("traces") or []:
             self.traces[trace.get("id")] = {
                 "chat": trace.get("chat"),

@@ -16,6 +16,7 @@ class SyncPanel:
         self.conflicts = []
         dom.on(dom.by_id("sync-form"), "submit", self._submit)
         dom.on(dom.by_id("sync-run"), "click", lambda e: self.spawn(self.run()))
+        dom.on(dom.by_id("sync-forget"), "click", lambda e: self.spawn(self.forget_token()))
         dom.on(dom.by_id("sync-conflicts"), "click", self._conflict_click)
 
     def spawn(self, coro):
@@ -43,6 +44,7 @@ class SyncPanel:
         token.placeholder = (
             "A token is set; leave empty to keep it" if data.get("has_token") else "Not set"
         )
+        dom.by_id("sync-forget").disabled = not data.get("has_token")
 
     # -- actions -------------------------------------------------------------------------------
     def _submit(self, event):
@@ -57,6 +59,12 @@ class SyncPanel:
             params["token"] = value("sync-token")
         self.fill(await bridge.call("sync.settings.set", **params))
         self.verdict("Saved: " + params["repo"] + ".", True)
+
+    async def forget_token(self):
+        if not dom.confirm("Delete the GitHub token stored in this browser?"):
+            return
+        self.fill(await bridge.call("sync.settings.set", token=""))
+        self.verdict("The token is deleted.", True)
 
     async def run(self):
         button = dom.by_id("sync-run")
