@@ -7,6 +7,8 @@ import json
 import logging
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from llmos.platform.memory import MemoryStorage
 from llmos.platform.native_http import NativeHttp
 from llmos.service import OsService
 from llmos.skills.store import skill_store
-from llmos.sync.github import GithubClient, GithubError
+from llmos.sync.github import GithubClient, GithubError, blob_sha
 from llmos.sync.sync import parse_repo_url
 from skills_ref.validator import validate
 
@@ -585,3 +587,99 @@ def test_install_urls(url: str, parsed: tuple[str, str | None, str] | None) -> N
     with pytest.raises(GithubError) as refused:
         parse_repo_url(url)
     assert refused.value.code == "invalid"
+
+
+# --- the stand-in speaks GitHub's shapes ------------------------------------------------------
+
+
+def _http(method: str, url: str, body: Any = None, token: str | None = WRITE_TOKEN) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, dict(answer.headers), json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+async def test_one_sync_is_blobs_then_tree_then_commit_then_ref(gh: GithubServer) -> None:
+    os_ = await make_os(gh)
+    await os_.write("skills/a/SKILL.md", skill_md("a"))
+    gh.requests.clear()
+    await os_.ok("sync.run")
+    calls = [(r["method"], r["path"].split("/")[5]) for r in gh.requests]
+    assert calls == [
+        ("GET", "ref"),
+        ("GET", "commits"),
+        ("GET", "trees"),
+        ("POST", "blobs"),
+        ("POST", "trees"),
+        ("POST", "commits"),
+        ("PATCH", "refs"),
+    ]
+    tree = gh.requests[4]["body"]
+    assert tree["base_tree"] == gh.requests[2]["path"].split("/")[6].split("?")[0]
+    assert tree["tree"] == [
+        {
+            "path": "skills/a/SKILL.md",
+            "mode": "100644",
+            "type": "blob",
+            "sha": blob_sha(skill_md("a")),
+        }
+    ]
+    assert gh.requests[6]["body"]["force"] is False
+    for request in gh.requests:
+        assert request["headers"]["accept"] == "application/vnd.github+json"
+        assert request["headers"]["x-github-api-version"] == "2022-11-28"
+
+
+def test_answers_have_githubs_shapes(gh: GithubServer) -> None:
+    base = f"{gh.url}/repos/{REPO}"
+    status, headers, repo = _http("GET", base)
+    assert status == 200
+    assert {"full_name", "default_branch", "private", "owner"} <= set(repo)
+    assert headers["X-RateLimit-Limit"] == "5000"
+    assert int(headers["X-RateLimit-Remaining"]) < 5000
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert "X-RateLimit-Remaining" in headers["Access-Control-Expose-Headers"]
+    _, _, ref = _http("GET", f"{base}/git/ref/heads/main")
+    assert set(ref) == {"ref", "node_id", "url", "object"}
+    assert ref["object"]["type"] == "commit"
+    _, _, commit = _http("GET", f"{base}/git/commits/{ref['object']['sha']}")
+    assert {"sha", "tree", "parents", "message", "author", "committer", "verification"} <= set(
+        commit
+    )
+    _, _, tree = _http("GET", f"{base}/git/trees/{commit['tree']['sha']}?recursive=1")
+    assert set(tree) == {"sha", "url", "tree", "truncated"}
+    blob_entry = tree["tree"][0]
+    assert set(blob_entry) == {"path", "mode", "type", "sha", "size", "url"}
+    _, _, blob = _http("GET", f"{base}/git/blobs/{blob_entry['sha']}")
+    assert blob["encoding"] == "base64"
+    assert blob["size"] == len(b"# My skills\n")
+    status, _, _ = _http("PATCH", f"{base}/git/refs/heads/main", {"sha": commit["sha"]})
+    assert status == 200  # the same commit: a fast-forward of nothing
+    root = _http("POST", f"{base}/git/commits", {"message": "x", "tree": commit["tree"]["sha"]})
+    status, _, error = _http("PATCH", f"{base}/git/refs/heads/main", {"sha": root[2]["sha"]})
+    assert (status, error["message"], error["status"]) == (
+        422,
+        "Update is not a fast forward",
+        "422",
+    )
+    assert error["documentation_url"].startswith("https://docs.github.com/")
+    status, _, error = _http("GET", base, token="github_pat_wrong")
+    assert (status, error["message"]) == (401, "Bad credentials")
+    status, _, error = _http("POST", f"{base}/git/blobs", {"content": "x"}, token=READ_TOKEN)
+    assert (status, error["message"]) == (403, "Resource not accessible by personal access token")
+    gh.fail("rate-limit")
+    status, headers, error = _http("GET", base)
+    assert (status, headers["X-RateLimit-Remaining"]) == (403, "0")
+    assert error["message"].startswith("API rate limit exceeded")
+    gh.create_repo("octo/empty")
+    status, _, error = _http("GET", f"{gh.url}/repos/octo/empty/git/ref/heads/main")
+    assert (status, error["message"]) == (409, "Git Repository is empty.")
+    preflight = urllib.request.Request(base, method="OPTIONS")
+    with urllib.request.urlopen(preflight) as answer:
+        assert "Authorization" in answer.headers["Access-Control-Allow-Headers"]
+        assert "PATCH" in answer.headers["Access-Control-Allow-Methods"]
