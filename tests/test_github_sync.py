@@ -125,6 +125,7 @@ async def test_settings_keep_the_token_as_a_secret(gh: GithubServer) -> None:
         "folders": ["skills"],
         "has_token": True,
         "api": gh.url,
+        "trust_pulled": False,
     }
     assert os_.service.secrets.get("github.token") == WRITE_TOKEN
     assert WRITE_TOKEN not in json.dumps(os_.service.settings.as_dict())
@@ -199,6 +200,14 @@ async def test_pull_merges_changes_from_both_sides_in_one_commit(
         "user/skills/a/scripts/run.py",
     ]
     assert result["pushed"] == ["user/skills/c/SKILL.md"]
+    assert result["review"] == ["a", "b"]  # changed on GitHub: they wait for the user
+    assert "wait for your review" in result["message"]
+    listed = {i.name: i for i in await skill_store(os_.service).list()}
+    assert [(n, i.trusted, i.enabled) for n, i in sorted(listed.items())] == [
+        ("a", False, False),
+        ("b", False, False),
+        ("c", True, True),
+    ]
     assert await os_.files() == {
         "skills/a/SKILL.md": skill_md("a", body="Edited elsewhere."),
         "skills/b/SKILL.md": skill_md("b"),
@@ -249,6 +258,7 @@ async def test_an_edit_on_both_sides_keeps_both_versions(gh: GithubServer, tmp_p
 
 async def test_deleted_on_one_side_edited_on_the_other_keeps_the_edit(gh: GithubServer) -> None:
     os_ = await make_os(gh)
+    await os_.ok("sync.settings.set", trust_pulled=True)  # one's own devices: no review
     await os_.write("skills/a/SKILL.md", skill_md("a"))
     await os_.write("skills/b/SKILL.md", skill_md("b"))
     await os_.write("skills/c/SKILL.md", skill_md("c"))
@@ -269,6 +279,8 @@ async def test_deleted_on_one_side_edited_on_the_other_keeps_the_edit(gh: Github
     }
     assert await os_.files() == expected
     assert gh.files(REPO) == {"README.md": b"# My skills\n"} | expected
+    assert "review" not in result
+    assert all(i.trusted for i in await skill_store(os_.service).list())
 
 
 async def test_opted_in_folders_sync_and_others_stay_private(gh: GithubServer) -> None:

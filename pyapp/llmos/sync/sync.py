@@ -21,6 +21,10 @@ is downloaded first, the ref moves last, and only then are pulled files written.
 (offline, a dropped connection, a refusal from GitHub) leaves the local files as they were, the
 remote at a whole commit, and the sync pending for the next ``sync.run``. The token lives in
 Secrets ``github.token`` only.
+
+Skills that arrive from GitHub, installed or pulled (new or changed), are untrusted until the
+user enables them, so a hostile push never runs unseen; ``trust_pulled`` opts one's own
+repository out of that for pulls.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
     from llmos.service import OsService
 
 SETTINGS_KEY = "sync"
+SKILLS_STATE_KEY = "skills"  # the skill store's {"disabled": [...], "untrusted": [...]}
 TOKEN_KEY = "github.token"
 DEFAULT_BRANCH = "main"
 DEFAULT_FOLDERS = ("skills",)
@@ -175,6 +180,7 @@ class SyncEngine:
             "folders": self.folders(),
             "has_token": bool(self.service.secrets.get(TOKEN_KEY)),
             "api": state.get("api", DEFAULT_API),
+            "trust_pulled": bool(state.get("trust_pulled")),
         }
 
     async def configure(self, params: Json) -> Json:
@@ -184,6 +190,8 @@ class SyncEngine:
             state["repo"] = check_repo(str(params["repo"])) if params["repo"] else ""
         if params.get("branch"):
             state["branch"] = _branch(str(params["branch"]))
+        if "trust_pulled" in params:
+            state["trust_pulled"] = params["trust_pulled"] is True
         if "folders" in params:
             state["folders"] = _folders(params["folders"])
         if params.get("api"):
@@ -299,8 +307,9 @@ class SyncEngine:
             "conflicts": result.get("conflicts", []),
             "message": message,
         }
-        if result.get("problems"):
-            answer["problems"] = result["problems"]
+        for extra in ("problems", "review"):
+            if result.get(extra):
+                answer[extra] = result[extra]
         pending = status not in ("synced", "conflicts") or bool(result.get("pending"))
         await self._save(pending=pending, last=answer | {"time": _now()})
         self._emit()
@@ -361,7 +370,10 @@ class SyncEngine:
                 merged[path] = base_before[path]
         base = {"repo": state.get("repo"), "branch": branch, "commit": commit, "files": merged}
         await self._save(base=base)
-        return await self._report(todo, commit, pulled, problems, bool(skipped))
+        review = await self._distrust(todo, pulled)
+        return await self._report(
+            todo, commit, pulled=pulled, problems=problems, late=bool(skipped), review=review
+        )
 
     async def _read_remote(self, client: GithubClient, branch: str, problems: list[str]) -> Remote:
         remote = Remote(head=await client.head(branch))
@@ -377,8 +389,37 @@ class SyncEngine:
                     remote.too_big.append(entry.path)
         return remote
 
+    async def _distrust(self, todo: Plan, pulled: list[str]) -> list[str]:
+        """Skills whose files came from GitHub in this sync (new or changed, conflict copies
+        aside) wait for the user's review, as installed ones do: a hostile push to the repo
+        must not run unseen. ``trust_pulled`` in the settings opts out (one's own devices)."""
+        copies = set(todo.conflicts.values())
+        names = sorted(
+            {
+                path.split("/")[1]
+                for path in pulled
+                if path in todo.pull and path not in copies and path.startswith("skills/")
+                and path.count("/") >= 2
+            }
+        )  # fmt: skip
+        if not names or self.state().get("trust_pulled"):
+            return []
+        state = dict(self.service.settings.get(SKILLS_STATE_KEY) or {})
+        untrusted = [n for n in state.get("untrusted", []) if isinstance(n, str)]
+        state["untrusted"] = sorted({*untrusted, *names})
+        state.setdefault("disabled", [])
+        await self.service.settings.set(SKILLS_STATE_KEY, state)
+        return names
+
     async def _report(
-        self, todo: Plan, commit: str | None, pulled: list[str], problems: list[str], late: bool
+        self,
+        todo: Plan,
+        commit: str | None,
+        *,
+        pulled: list[str],
+        problems: list[str],
+        late: bool,
+        review: list[str],
     ) -> Json:
         pushed = sorted({*todo.push, *todo.remove_remote, *todo.conflicts.values()})
         conflicts = sorted(todo.conflicts)
@@ -392,6 +433,11 @@ class SyncEngine:
         else:
             message = f"Synced: {len(pushed)} sent, {len(pulled)} received."
             status = "synced"
+        if review:
+            message += (
+                f" Skills changed on GitHub wait for your review before they run: "
+                f"{', '.join(review)} (enable them in Skills)."
+            )
         if late:
             message += " Some files changed during the sync; they sync next time."
         return await self._finish(
@@ -403,6 +449,7 @@ class SyncEngine:
             conflicts=[f"{USER}/{p}" for p in conflicts],
             problems=problems,
             pending=late,
+            review=review,
         )
 
     async def _download(self, client: GithubClient, shas: list[str]) -> dict[str, bytes]:
