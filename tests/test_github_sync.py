@@ -134,6 +134,9 @@ async def test_settings_keep_the_token_as_a_secret(gh: GithubServer) -> None:
     assert "owner/name" in bad["error"]["message"]
     cleared = await os_.ok("sync.settings.set", token="")
     assert cleared["has_token"] is False
+    no_token = await os_.ok("sync.run")
+    assert no_token["status"] == "error"
+    assert "Add a GitHub token" in no_token["message"]
 
 
 # --- push, pull, merge --------------------------------------------------------------------------

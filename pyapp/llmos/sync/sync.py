@@ -288,6 +288,12 @@ class SyncEngine:
             state = self.state()
             if not state.get("repo"):
                 return await self._finish("error", "Choose a repository in Settings > GitHub sync.")
+            if not self.service.secrets.get(TOKEN_KEY):
+                return await self._finish(
+                    "error",
+                    "Add a GitHub token in Settings > GitHub sync: a fine-grained token with "
+                    f"Contents: read and write on {state['repo']}.",
+                )
             try:
                 result = await self._run(state)
             except GithubError as error:
