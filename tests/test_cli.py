@@ -108,7 +108,9 @@ def test_chat_remembers_across_runs_outside_the_workspace(tmp_path: Path) -> Non
     assert "my locker number is 4711" in system, "the first run's turn was recalled"
     assert (memory / "memory" / "manifest.json").exists()
     kept = {p.relative_to(workspace).parts[0] for p in workspace.rglob("*")}
-    assert kept == {"chats", "README.md"}, "memory stays out of the workspace"
+    # The memory store stays out of the workspace; traces (learning/) are the user's files.
+    assert kept == {"chats", "learning", "README.md"}, "memory stays out of the workspace"
+    assert not list(workspace.rglob("vectors-*")), "no vector files in the workspace"
 
 
 def test_chat_reports_a_refused_key_readably(tmp_path: Path) -> None:
