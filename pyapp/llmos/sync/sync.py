@@ -368,6 +368,7 @@ class SyncEngine:
         commit = remote.head
         if todo.pushes_anything():
             commit = await self._push(client, branch, remote, todo)
+        review = await self._distrust(todo)  # before any pulled file lands
         pulled, skipped = await self._apply_local(todo, local, downloads)
         merged = todo.merged | kept
         for path in skipped:  # changed here during the sync: decide again next time
@@ -376,7 +377,6 @@ class SyncEngine:
                 merged[path] = base_before[path]
         base = {"repo": state.get("repo"), "branch": branch, "commit": commit, "files": merged}
         await self._save(base=base)
-        review = await self._distrust(todo, pulled)
         return await self._report(
             todo, commit, pulled=pulled, problems=problems, late=bool(skipped), review=review
         )
@@ -395,7 +395,7 @@ class SyncEngine:
                     remote.too_big.append(entry.path)
         return remote
 
-    async def _distrust(self, todo: Plan, pulled: list[str]) -> list[str]:
+    async def _distrust(self, todo: Plan) -> list[str]:
         """Skills whose files came from GitHub in this sync (new or changed, conflict copies
         aside) wait for the user's review, as installed ones do: a hostile push to the repo
         must not run unseen. ``trust_pulled`` in the settings opts out (one's own devices)."""
@@ -403,9 +403,8 @@ class SyncEngine:
         names = sorted(
             {
                 path.split("/")[1]
-                for path in pulled
-                if path in todo.pull and path not in copies and path.startswith("skills/")
-                and path.count("/") >= 2
+                for path in todo.pull
+                if path not in copies and path.startswith("skills/") and path.count("/") >= 2
             }
         )  # fmt: skip
         if not names or self.state().get("trust_pulled"):
