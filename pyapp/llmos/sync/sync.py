@@ -406,7 +406,7 @@ class SyncEngine:
                 for path in todo.pull
                 if path not in copies and path.startswith("skills/") and path.count("/") >= 2
             }
-        )  # fmt: skip
+        )
         if not names or self.state().get("trust_pulled"):
             return []
         state = dict(self.service.settings.get(SKILLS_STATE_KEY) or {})
