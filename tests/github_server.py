@@ -311,7 +311,8 @@ class GithubServer:
         ``path`` (empty: any): ``"drop"`` closes the connection before acting, ``"drop-after"``
         acts and then closes it unanswered, ``"rate-limit"`` is GitHub's primary limit (403),
         ``"secondary-rate-limit"`` its secondary one (429), an int answers that status, and
-        ``"interleave"`` first commits ``files`` to ``repo`` as another client would (a race)."""
+        ``"interleave"`` first commits ``files`` to ``repo`` as another client would (a race),
+        ``"garble"`` answers a blob with other content than its sha says."""
         with self.lock:
             fault: dict[str, Any] = {"kind": kind, "method": method.upper(), "path": path}
             fault["times"] = times
@@ -760,6 +761,8 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "drop-after":
             self._drop()
             return
+        if kind == "garble" and isinstance(answer.get("content"), str):  # a damaged blob
+            answer["content"] = base64.b64encode(b"garbled").decode()
         self._send(status, answer)
 
     def _limited(

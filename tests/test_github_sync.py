@@ -698,3 +698,37 @@ def test_answers_have_githubs_shapes(gh: GithubServer) -> None:
     with urllib.request.urlopen(preflight) as answer:
         assert "Authorization" in answer.headers["Access-Control-Allow-Headers"]
         assert "PATCH" in answer.headers["Access-Control-Allow-Methods"]
+
+
+async def test_damaged_or_unusable_remote_files_never_land(gh: GithubServer) -> None:
+    os_ = await make_os(gh)
+    await os_.write("skills/a/SKILL.md", skill_md("a"))
+    gh.push(
+        REPO,
+        {"skills/b/SKILL.md": skill_md("b"), "skills/b/bad:name.md": b"x"},
+        "Another device",
+    )
+    gh.fail("garble", method="GET", path="/git/blobs/")
+    damaged = await os_.ok("sync.run")
+    assert damaged["status"] == "error"
+    assert "arrived damaged" in damaged["message"]
+    assert await os_.files() == {"skills/a/SKILL.md": skill_md("a")}
+    result = await os_.ok("sync.run")
+    assert result["status"] == "synced"
+    assert result["problems"] == [
+        "Skipped 'skills/b/bad:name.md' from GitHub: 'skills/b/bad:name.md' contains characters "
+        "a file name cannot hold: ':'."
+    ]
+    assert set(await os_.files()) == {"skills/a/SKILL.md", "skills/b/SKILL.md"}
+    assert gh.files(REPO)["skills/b/bad:name.md"] == b"x"  # left as it was there
+
+
+async def test_a_new_branch_is_created_by_the_first_sync(gh: GithubServer) -> None:
+    os_ = await make_os(gh)
+    await os_.ok("sync.settings.set", branch="llmos")
+    await os_.write("skills/a/SKILL.md", skill_md("a"))
+    result = await os_.ok("sync.run")
+    assert result["status"] == "synced", result
+    assert gh.files(REPO, "llmos") == {"skills/a/SKILL.md": skill_md("a")}
+    assert gh.log(REPO, "llmos")[0]["parents"] == []
+    assert gh.files(REPO) == {"README.md": b"# My skills\n"}  # main untouched
