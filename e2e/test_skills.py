@@ -538,7 +538,7 @@ def first_sync(app: Page, github: GithubServer) -> None:
     request(app, "fs.write", path="user/skills/tidy-notes/SKILL.md", text=NOTES_MD)
     request(app, "sync.settings.set", api=github.url)  # instead of https://api.github.com
     form = open_sync_settings(app)
-    form.get_by_label("Repository (owner/name)").fill("octo/skills")
+    form.get_by_label("Repository (owner/repo)").fill("octo/skills")
     form.get_by_label("Fine-grained token").fill(WRITE_TOKEN)
     form.get_by_role("button", name="Save sync settings").click()
     verdict = app.locator("#sync-verdict")

@@ -610,8 +610,9 @@ def feedback_bar(turn):
     bar.setAttribute("data-turn", str(turn))
     bar.setAttribute("role", "group")
     bar.setAttribute("aria-label", "Was this answer good?")
-    for symbol, value, label in (("👍", "up", "Good answer"), ("👎", "down", "Bad answer")):
-        button = action_button(symbol, "feedback", label + " (press again to take it back)")
+    for value, label in (("up", "Good answer"), ("down", "Bad answer")):
+        # the thumb is drawn by CSS: the answer's text stays the answer's words
+        button = action_button("", "feedback", label + " (press again to take it back)", value)
         button.setAttribute("data-value", value)
         button.setAttribute("aria-label", label)
         button.setAttribute("aria-pressed", "false")
