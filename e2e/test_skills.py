@@ -291,6 +291,8 @@ def test_three_similar_runs_become_a_skill_that_the_fourth_applies(
     )
     app.locator("#skills-open").click()
     expect(app.locator("#skills-list .skill-row")).to_contain_text("1 use · 100% success")
+    app.locator("#skills-list .skill-hit").click()
+    expect(app.locator("#skills-detail .skill-facts")).to_contain_text("100% (1 of 1 use)")
 
 
 def three_similar_runs_with_thumbs(app: Page, llm: ScriptedLLM) -> None:

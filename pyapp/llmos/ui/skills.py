@@ -522,6 +522,13 @@ def usage_text(skill):
     return plural(uses, "use", "uses") + " · " + str(rate) + "% success"
 
 
+def rate_text(skill):
+    """``"75% (3 of 4 uses)"``."""
+    uses, successes = int(skill.get("uses") or 0), int(skill.get("successes") or 0)
+    rate = str(int(round(100 * successes / uses))) + "%"
+    return rate + " (" + str(successes) + " of " + plural(uses, "use", "uses") + ")"
+
+
 def origin_text(origin):
     origin = str(origin or "")
     if origin == "learned":
@@ -556,7 +563,7 @@ def skill_view(skill, traces):
         ("Created", created_text(metadata.get("llmos-created"))),
         ("Successes when learned", str(metadata.get("llmos-successes") or "")),
         ("Uses", str(uses)),
-        ("Success rate", usage_text(skill) if uses else "not used yet"),
+        ("Success rate", rate_text(skill) if uses else "not used yet"),
         ("Files", ", ".join(str(f) for f in skill.get("files") or []) or "SKILL.md"),
     )
     for label, value in rows:
