@@ -1,10 +1,13 @@
 """Settings > GitHub sync: the repository, branch, token and folders; "Sync now" and what the
 last sync did (synced, queued while offline, conflicts, errors), with both versions of each
-conflicting file side by side.
+conflicting file side by side. A sync queued while offline runs again by itself as soon as the
+browser is back online.
 
 The token only travels one way: typed here, sent to the OS, never shown back (the OS answers
 ``has_token``). What GitHub or a file says is put in the page as text, never as HTML.
 """
+
+from js import window
 
 from llmos.ui import bridge, dom
 
@@ -14,10 +17,12 @@ USER = "user/"
 class SyncPanel:
     def __init__(self):
         self.conflicts = []
+        self.queued = False  # the last sync could not reach GitHub
         dom.on(dom.by_id("sync-form"), "submit", self._submit)
         dom.on(dom.by_id("sync-run"), "click", lambda e: self.spawn(self.run()))
         dom.on(dom.by_id("sync-forget"), "click", lambda e: self.spawn(self.forget_token()))
         dom.on(dom.by_id("sync-conflicts"), "click", self._conflict_click)
+        dom.on(window, "online", self._online)
 
     def spawn(self, coro):
         bridge.spawn(coro, lambda text: self.verdict("✗ " + text, False))
@@ -76,8 +81,13 @@ class SyncPanel:
             button.disabled = False
         self.show_result(result)
 
+    def _online(self, event):
+        if self.queued:
+            self.spawn(self.run())
+
     def show_result(self, result):
         status = str(result.get("status") or "error")
+        self.queued = status == "queued"
         self.verdict(result_text(result), status == "synced" if status != "queued" else None)
         dom.by_id("sync-verdict").setAttribute("data-status", status)
         self.conflicts = [conflict_path(c) for c in result.get("conflicts") or []]
@@ -85,6 +95,8 @@ class SyncPanel:
 
     def show_status(self, status):
         last = status.get("last")
+        if isinstance(last, dict):
+            self.queued = last.get("status") == "queued"
         parts = []
         if status.get("pending"):
             parts.append("Changes wait to be synced (offline or failed last time).")
