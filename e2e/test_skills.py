@@ -492,6 +492,7 @@ def export_all(app: Page, tmp_path: Path) -> None:
 
 
 # --- GitHub sync against the test server (a real bare git repository behind GitHub's API) ------
+PHONE_MD = NOTES_MD.replace("tidy-notes", "from-phone")
 REMOTE_MD = NOTES_MD.replace("Sort the headings", "Sort the headings by date (edited on GitHub)")
 LOCAL_MD = NOTES_MD.replace("Sort the headings", "Sort the headings by name (edited here)")
 
@@ -534,7 +535,8 @@ def test_sync_to_github_then_a_conflict_shows_both_versions(
 
 def first_sync(app: Page, github: GithubServer) -> None:
     """Settings > GitHub sync filled in as a user would, then Sync now pushes the skill."""
-    github.create_repo("octo/skills", {"README.md": b"# My skills\n"})
+    phone = {"README.md": b"# My skills\n", "skills/from-phone/SKILL.md": PHONE_MD.encode()}
+    github.create_repo("octo/skills", phone)
     shared = {"skills/tidy-csv/SKILL.md": NOTES_MD.replace("tidy-notes", "tidy-csv").encode()}
     github.create_repo("octo/shared", shared, private=False)
     request(app, "fs.write", path="user/skills/tidy-notes/SKILL.md", text=NOTES_MD)
@@ -552,8 +554,16 @@ def first_sync(app: Page, github: GithubServer) -> None:
 
     form.get_by_role("button", name="Sync now").click()
     expect(verdict).to_have_attribute("data-status", "synced")
-    expect(verdict).to_contain_text("✓ Synced: 1 sent, 0 received (commit")
+    expect(verdict).to_contain_text("✓ Synced: 1 sent, 1 received")
+    expect(verdict).to_contain_text("wait for your review before they run: from-phone")
     assert github.files("octo/skills")["skills/tidy-notes/SKILL.md"] == NOTES_MD.encode()
+    # a skill pulled from GitHub stays off until the user has read it
+    app.get_by_role("button", name="Review from-phone").click()
+    skills = app.locator("#skills")
+    expect(skills.locator("#skills-detail h3")).to_have_text("from-phone")
+    expect(skills.locator("#skills-detail")).to_contain_text("This skill is disabled, untrusted.")
+    app.keyboard.press("Escape")
+    open_sync_settings(app)
 
 
 def conflict_shows_both_versions(app: Page, github: GithubServer) -> None:

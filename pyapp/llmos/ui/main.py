@@ -42,6 +42,15 @@ memory = MemoryPanel(
     lambda chat_id, index: chat.spawn(open_chat(chat_id, index)),
 )
 skills = SkillsPanel(lambda chat_id, index: chat.spawn(open_chat(chat_id, index)))
+
+
+def review_skill(name):
+    """Leave Settings for the Skills panel on a skill a sync pulled."""
+    settings.dialog.close()
+    skills.show_skill(name)
+
+
+settings.sync.open_skill = review_skill
 progress = {"os": 0, "kernel": 0}
 stages = {"os": "", "kernel": ""}
 

@@ -50,6 +50,7 @@ class SettingsPanel:
 
     # -- open, fill ----------------------------------------------------------------------------
     def show(self):
+        self.sync.unloaded()
         self.spawn(self.open())
 
     async def open(self):

@@ -76,6 +76,11 @@ class SkillsPanel:
         self.query.select()
         self.spawn(self.refresh())
 
+    def show_skill(self, name):
+        """Open the panel on one skill (a sync brought it for review)."""
+        self.show()
+        self.spawn(self.view(name))
+
     def _restore_focus(self):
         if self.opener:
             self.opener.focus()

@@ -1,7 +1,8 @@
 """Settings > GitHub sync: the repository, branch, token and folders; "Sync now" and what the
 last sync did (synced, queued while offline, conflicts, errors), with both versions of each
-conflicting file side by side. A sync queued while offline runs again by itself as soon as the
-browser is back online.
+conflicting file side by side, and the skills a pull brought that wait for the user's review
+(each opens in the Skills panel). A sync queued while offline runs again by itself as soon as
+the browser is back online.
 
 The token only travels one way: typed here, sent to the OS, never shown back (the OS answers
 ``has_token``). What GitHub or a file says is put in the page as text, never as HTML.
@@ -16,7 +17,9 @@ USER = "user/"
 
 class SyncPanel:
     def __init__(self):
+        self.open_skill = None  # ``open_skill(name)``: set by the page once the Skills panel exists
         self.conflicts = []
+        self.review = []
         self.queued = False  # the last sync could not reach GitHub
         dom.on(dom.by_id("sync-form"), "submit", self._submit)
         dom.on(dom.by_id("sync-run"), "click", lambda e: self.spawn(self.run()))
@@ -33,11 +36,14 @@ class SyncPanel:
         box.classList.toggle("ok", ok is True)
         box.classList.toggle("bad", ok is False)
 
+    def unloaded(self):
+        """The dialog opens: its fields are about to be refilled."""
+        dom.by_id("sync-form").removeAttribute("data-loaded")
+
     async def refresh(self):
-        form = dom.by_id("sync-form")
-        form.removeAttribute("data-loaded")
+        self.unloaded()
         self.fill(await bridge.call("sync.settings.get"))
-        form.setAttribute("data-loaded", "1")  # the fields hold the saved settings now
+        dom.by_id("sync-form").setAttribute("data-loaded", "1")  # the saved settings are in
         self.show_status(await bridge.call("sync.status"))
 
     def fill(self, data):
@@ -91,6 +97,7 @@ class SyncPanel:
         self.verdict(result_text(result), status == "synced" if status != "queued" else None)
         dom.by_id("sync-verdict").setAttribute("data-status", status)
         self.conflicts = [conflict_path(c) for c in result.get("conflicts") or []]
+        self.review = [str(name) for name in result.get("review") or []]
         self.show_conflicts()
 
     def show_status(self, status):
@@ -116,6 +123,8 @@ class SyncPanel:
     def show_conflicts(self):
         box = dom.by_id("sync-conflicts")
         box.innerHTML = ""
+        if self.review:
+            box.append(review_list(self.review))
         if not self.conflicts:
             return
         box.append(dom.element("h4", "Conflicts: both versions were kept"))
@@ -133,6 +142,10 @@ class SyncPanel:
         box.append(listing)
 
     def _conflict_click(self, event):
+        review = event.target.closest("[data-action='review']")
+        if review and self.open_skill:
+            self.open_skill(review.getAttribute("data-skill"))
+            return
         button = event.target.closest("[data-action='compare']")
         if button:
             path = button.closest("[data-path]").getAttribute("data-path")
@@ -152,6 +165,23 @@ class SyncPanel:
         else:
             view.append(dom.element("p", "GitHub's version is no longer next to it.", "muted"))
         row.append(view)
+
+
+def review_list(names):
+    """The skills a pull changed: they stay off until the user has read and enabled them."""
+    box = dom.element("div", "", "sync-review")
+    box.append(dom.element("h4", "From GitHub, waiting for your review before they run"))
+    listing = dom.element("ul")
+    for name in names:
+        item = dom.element("li")
+        button = dom.element("button", "Review " + name)
+        button.type = "button"
+        button.setAttribute("data-action", "review")
+        button.setAttribute("data-skill", name)
+        item.append(button)
+        listing.append(item)
+    box.append(listing)
+    return box
 
 
 def value(field):
