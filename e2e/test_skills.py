@@ -297,9 +297,22 @@ def test_three_similar_runs_become_a_skill_that_the_fourth_applies(
 
 def three_similar_runs_with_thumbs(app: Page, llm: ScriptedLLM) -> None:
     connect(app, llm)
-    # no embedding model download (reflection compares words), and reflection only on demand
+    # no embedding model download (reflection compares words), and reflection only on demand,
+    # set in the Skills panel's reflection settings
     request(app, "memory.settings.set", values={"enabled": False})
-    request(app, "learning.settings.set", values={"auto": False})
+    app.locator("#skills-open").click()
+    panel = app.locator("#skills")
+    panel.get_by_text("Reflection settings").click()
+    auto = panel.get_by_label("Reflect by itself when LLMos is idle")
+    expect(auto).to_be_checked()
+    expect(panel.get_by_label("Similar successful runs before a skill is proposed")).to_have_value(
+        "3"
+    )
+    auto.uncheck()
+    panel.get_by_role("button", name="Save", exact=True).click()
+    expect(panel.locator("#skills-state")).to_have_text("Reflection settings saved.")
+    assert request(app, "learning.settings.get")["auto"] is False
+    app.keyboard.press("Escape")
     log = app.locator("#chat-log")
     for name in ("sales.csv", "orders.csv", "stock.csv"):
         request(app, "fs.write", path=f"user/{name}", text=CSV)

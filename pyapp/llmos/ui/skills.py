@@ -1,8 +1,8 @@
 """The Skills panel: the user's Agent Skills (list, search as you type, read, edit, enable or
 disable, delete, provenance), import of a folder or a zip, export of all as a zip, install from
 a GitHub URL; the skills reflection proposes (accept, edit then accept, reject, with the runs they
-came from), "Reflect now" and the reflection log. The topbar's Skills button shows how many
-proposals wait.
+came from), "Reflect now", the reflection log and its settings (when it runs by itself, how
+many similar runs make a skill). The topbar's Skills button shows how many proposals wait.
 
 Everything here came from a skill, a model or another repository, so it is set as text, never as
 HTML. Enabling a skill that was imported (untrusted) first lists its scripts and asks. Zip and
@@ -56,6 +56,8 @@ class SkillsPanel:
         dom.on(dom.by_id("skills-zip"), "change", lambda e: self.spawn(self.import_zip()))
         dom.on(dom.by_id("skills-install"), "submit", self._install_submit)
         dom.on(dom.by_id("skills-log"), "toggle", self._log_toggled)
+        dom.on(dom.by_id("skills-settings"), "toggle", self._settings_toggled)
+        dom.on(dom.by_id("skills-settings-form"), "submit", self._settings_submit)
 
     def spawn(self, coro):
         bridge.spawn(coro, lambda text: self.state("✗ " + text, True))
@@ -461,6 +463,27 @@ class SkillsPanel:
         if not entries:
             listing.append(dom.element("li", "Reflection has not run yet.", "muted"))
 
+    # -- reflection settings -----------------------------------------------------------------
+    def _settings_toggled(self, event):
+        if event.target.open:
+            self.spawn(self.load_settings())
+
+    def _settings_submit(self, event):
+        event.preventDefault()
+        self.spawn(self.save_settings())
+
+    async def load_settings(self):
+        fill_settings(await bridge.call("learning.settings.get"))
+
+    async def save_settings(self):
+        values = {
+            "auto": bool(dom.by_id("learn-auto").checked),
+            "idle_s": int(float(dom.by_id("learn-idle").value)),
+            "min_cluster": int(float(dom.by_id("learn-min").value)),
+        }
+        fill_settings(await bridge.call("learning.settings.set", values=values))
+        self.state("Reflection settings saved.")
+
     def on_event(self, name, data):
         if name == "skills.changed":
             if self.dialog.open:  # the agent, a sync or another tab changed skills
@@ -705,6 +728,12 @@ def log_text(entry):
     if len(parts) <= 1:
         parts.append(json.dumps(entry))
     return " · ".join(parts)
+
+
+def fill_settings(values):
+    dom.by_id("learn-auto").checked = bool(values.get("auto"))
+    dom.by_id("learn-idle").value = str(values.get("idle_s", ""))
+    dom.by_id("learn-min").value = str(values.get("min_cluster", ""))
 
 
 def show_problems(problems):
