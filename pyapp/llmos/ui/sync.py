@@ -94,7 +94,7 @@ class SyncPanel:
     def show_result(self, result):
         status = str(result.get("status") or "error")
         self.queued = status == "queued"
-        self.verdict(result_text(result), status == "synced" if status != "queued" else None)
+        self.verdict(result_text(result), VERDICT_OK.get(status, False))
         dom.by_id("sync-verdict").setAttribute("data-status", status)
         self.conflicts = [conflict_path(c) for c in result.get("conflicts") or []]
         self.review = [str(name) for name in result.get("review") or []]
@@ -106,7 +106,7 @@ class SyncPanel:
             self.queued = last.get("status") == "queued"
         parts = []
         if status.get("pending"):
-            parts.append("Changes wait to be synced (offline or failed last time).")
+            parts.append("Changes wait to be synced.")
         if isinstance(last, dict) and last.get("status"):
             parts.append("Last sync: " + result_text(last))
         elif last:
@@ -192,6 +192,7 @@ def folders(text):
     return [part.strip().strip("/") for part in text.split(",") if part.strip().strip("/")]
 
 
+VERDICT_OK = {"synced": True, "conflicts": None, "queued": None}  # None: neither ok nor bad
 MARKS = {"synced": "✓ ", "conflicts": "⚠ ", "queued": "Queued: "}
 FALLBACK = {
     "synced": "Synced.",
