@@ -572,8 +572,9 @@ def test_a_chat_turn_recalls_memories_and_citations_open_the_panel(
     real.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 
-    # the turn itself is remembered; its memory leads back to the conversation
-    wait_remembered(real, before + 1)
+    # the turn itself is remembered (as a conversation turn and as its execution trace); its
+    # memory leads back to the conversation
+    wait_remembered(real, before + 2)
     title = str(real.locator("#chat-list option:checked").text_content())
     real.keyboard.press("Alt+Shift+N")
     expect(real.locator("#chat-list option:checked")).to_have_text("New chat")
