@@ -11,10 +11,10 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from llmos.errors import NotFoundError, StorageError
+from llmos.learning.records import JsonRecords, known_fields
 from llmos.vfs import Vfs
 
 FOLDER = "user/learning/proposals"
@@ -45,52 +45,20 @@ class Proposal:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Proposal:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return known_fields(cls, data)
 
 
 def new_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
-class ProposalStore:
+class ProposalStore(JsonRecords[Proposal]):
+    """Proposals as JSON files in the user volume, oldest first."""
+
     def __init__(self, vfs: Vfs, folder: str = FOLDER) -> None:
-        self.vfs = vfs
-        self.folder = folder
-
-    def _path(self, proposal_id: str) -> str:
-        if not proposal_id or "/" in proposal_id or proposal_id.startswith("."):
-            raise NotFoundError(f"There is no proposal '{proposal_id}'.")
-        return f"{self.folder}/{proposal_id}.json"
-
-    async def save(self, proposal: Proposal) -> None:
-        text = json.dumps(proposal.to_dict(), ensure_ascii=False, indent=1)
-        await self.vfs.write_text(self._path(proposal.id), text)
-
-    async def get(self, proposal_id: str) -> Proposal:
-        path = self._path(proposal_id)
-        if not await self.vfs.exists(path):
-            raise NotFoundError(f"There is no proposal '{proposal_id}'.")
-        try:
-            return Proposal.from_dict(json.loads(await self.vfs.read_text(path)))
-        except (ValueError, TypeError) as error:
-            raise StorageError(f"The proposal {path} is damaged ({error}).") from error
-
-    async def list(self) -> list[Proposal]:
-        """Every readable proposal, oldest first."""
-        try:
-            entries = await self.vfs.list(self.folder)
-        except NotFoundError:
-            return []
-        found = []
-        for entry in entries:
-            if entry.is_dir or not entry.name.endswith(".json"):
-                continue
-            try:
-                found.append(await self.get(entry.name[:-5]))
-            except StorageError:
-                continue
-        return sorted(found, key=lambda p: (p.created, p.id))
+        super().__init__(
+            vfs, folder, "proposal", Proposal.from_dict, lambda p: (p.created, p.id), indent=1
+        )
 
 
 class ReflectionLog:

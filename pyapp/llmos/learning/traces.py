@@ -14,10 +14,11 @@ import json
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from llmos.errors import NotFoundError, StorageError
+from llmos.errors import NotFoundError
+from llmos.learning.records import JsonRecords, known_fields
 from llmos.vfs import Vfs
 
 if TYPE_CHECKING:
@@ -97,8 +98,7 @@ class Trace:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trace:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return known_fields(cls, data)
 
     @property
     def tools(self) -> list[str]:
@@ -242,46 +242,11 @@ def scrub(value: Any, secrets: Iterable[str]) -> Any:
     return clean(value)
 
 
-class TraceStore:
-    """Traces as JSON files in the user volume."""
+class TraceStore(JsonRecords[Trace]):
+    """Traces as JSON files in the user volume, oldest first."""
 
     def __init__(self, vfs: Vfs, folder: str = FOLDER) -> None:
-        self.vfs = vfs
-        self.folder = folder
-
-    def _path(self, trace_id: str) -> str:
-        if not trace_id or "/" in trace_id or trace_id.startswith("."):
-            raise NotFoundError(f"There is no trace '{trace_id}'.")
-        return f"{self.folder}/{trace_id}.json"
-
-    async def save(self, trace: Trace) -> None:
-        text = json.dumps(trace.to_dict(), ensure_ascii=False, separators=(",", ":"))
-        await self.vfs.write_text(self._path(trace.id), text)
-
-    async def get(self, trace_id: str) -> Trace:
-        path = self._path(trace_id)
-        if not await self.vfs.exists(path):
-            raise NotFoundError(f"There is no trace '{trace_id}'.")
-        try:
-            return Trace.from_dict(json.loads(await self.vfs.read_text(path)))
-        except (ValueError, TypeError) as error:
-            raise StorageError(f"The trace {path} is damaged ({error}).") from error
-
-    async def list(self) -> list[Trace]:
-        """Every readable trace, oldest first (damaged files are left out)."""
-        try:
-            entries = await self.vfs.list(self.folder)
-        except NotFoundError:
-            return []
-        found = []
-        for entry in entries:
-            if entry.is_dir or not entry.name.endswith(".json"):
-                continue
-            try:
-                found.append(await self.get(entry.name[:-5]))
-            except (StorageError, NotFoundError):
-                continue
-        return sorted(found, key=lambda t: (t.created_ts, t.id))
+        super().__init__(vfs, folder, "trace", Trace.from_dict, lambda t: (t.created_ts, t.id))
 
     async def feedback(self, chat: str, turn: int, value: str) -> Trace:
         """Thumbs up / down (or ``none`` to take them back) on one turn."""
