@@ -233,6 +233,7 @@ PLUGINS |= {"kernel": "llmos.kernel.service_methods", "memory": "llmos.memory.me
 PLUGINS |= {"mcp": "llmos.mcp.methods", "skills": "llmos.skills.methods"}
 PLUGINS |= {"learning": "llmos.learning.methods", "sync": "llmos.sync.methods"}
 PLUGINS |= {"skills.install": "llmos.sync.methods"}  # a whole name wins over its family
+PLUGINS |= {"applets": "llmos.applets.methods"}
 
 
 def _load_handler(name: str) -> Handler | None:

@@ -1,0 +1,1 @@
+"""Applets: small apps (``user/applets/<name>/``) the agent builds and the desktop runs."""
