@@ -34,6 +34,8 @@ DEFAULT_TOOLS = [
     "list_files",
     "delete_file",
     "load_skill",
+    "create_applet",
+    "update_applet",
 ]
 
 

@@ -11,8 +11,10 @@ painted_ms}`` (the desktop, after rendering a version). Changes are announced as
 
 An applet may call a tool only when its manifest asks for the permission AND the user granted
 it (setting ``applets.grants`` ``{name: [permission]}``); shipped applets have what their
-manifest asks for. ``files`` reaches only the applet's data folder; ``execute_python`` runs in
-the kernel sandbox, which holds no secret; ``recall`` only reads memory.
+manifest asks for. ``files`` reads and writes only the applet's data folder; ``read_files``
+reads (never writes) the user's and shipped files by VFS path, as the agent's file tools do;
+``execute_python`` runs in the kernel sandbox, which holds no secret; ``recall`` only reads
+memory.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmos import protocol
 from llmos.applets.model import PERMISSIONS, AppletError, Manifest
-from llmos.applets.store import AppletStore
+from llmos.applets.store import Applet, AppletStore
 from llmos.errors import LlmosError, NotFoundError, PathError, ProtocolError
 from llmos.service import method
 from llmos.vfs import Vfs, paths
@@ -42,6 +44,7 @@ TOOL_PERMISSION = {
     "list_files": "files",
     "recall": "recall",
 }
+READ_TOOLS = ("read_file", "list_files")  # with 'read_files': any user or shipped file
 REPORT_TIMEOUT_S = 8.0
 MAX_REPORT_ERRORS = 20
 
@@ -251,6 +254,22 @@ def _refused(text: str, permission: str | None = None) -> dict[str, Any]:
     return result
 
 
+def _needed(applet: Applet, tool: str) -> str | dict[str, Any]:
+    """The permission ``tool`` needs, or the refusal when the manifest did not ask for it."""
+    if tool not in TOOL_PERMISSION:
+        known = ", ".join(sorted(TOOL_PERMISSION))
+        return _refused(f"Applets cannot call '{tool}'; they can call {known}.")
+    permission = TOOL_PERMISSION[tool]
+    if tool in READ_TOOLS and "read_files" in applet.manifest.permissions:
+        permission = "read_files"
+    if permission not in applet.manifest.permissions:
+        return _refused(
+            f"The applet '{applet.manifest.name}' did not ask for the '{permission}' permission "
+            f"in its manifest, so it cannot call {tool}."
+        )
+    return permission
+
+
 @method("applets.call")
 async def _call(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     name, tool = _text(params, "name"), _text(params, "tool")
@@ -259,15 +278,9 @@ async def _call(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
         raise ProtocolError("The parameter 'arguments' must be an object.")
     applets = host(service)
     applet = await applets.store.get(name)
-    if tool not in TOOL_PERMISSION:
-        known = ", ".join(sorted(TOOL_PERMISSION))
-        return _refused(f"Applets cannot call '{tool}'; they can call {known}.")
-    permission = TOOL_PERMISSION[tool]
-    if permission not in applet.manifest.permissions:
-        return _refused(
-            f"The applet '{name}' did not ask for the '{permission}' permission in its "
-            f"manifest, so it cannot call {tool}."
-        )
+    permission = _needed(applet, tool)
+    if isinstance(permission, dict):
+        return permission
     shipped = applet.volume == "system"
     if not shipped and permission not in _grants(service).get(name, []):
         return _refused(
@@ -276,6 +289,8 @@ async def _call(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
             permission,
         )
     try:
+        if permission == "read_files":
+            return await _tool(service, applets, tool, arguments)
         if permission == "files":
             folder = applets.store.data_folder(name, applet.volume)
             return await _files(service, folder, tool, arguments)
@@ -329,8 +344,8 @@ def _ok(text: str) -> dict[str, Any]:
 async def _tool(
     service: OsService, applets: AppletHost, tool: str, arguments: dict[str, Any]
 ) -> dict[str, Any]:
-    """``execute_python`` (the kernel sandbox) or ``recall`` (read-only), as the agent runs
-    them; nothing here can reach settings or secrets."""
+    """``execute_python`` (the kernel sandbox), ``recall`` or the read-only file tools, as the
+    agent runs them; nothing here can reach settings or secrets."""
     import llmos.tools  # noqa: F401  (registers the tools)
     from llmos.agent.tools import TOOLS, ToolContext
 

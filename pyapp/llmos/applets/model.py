@@ -17,7 +17,7 @@ MANIFEST = "manifest.json"
 MAX_APPLET_BYTES = 5_000_000  # an applet's UI files (its entry and assets), not its data
 KINDS = {"html": "index.html", "panel": "app.py"}
 CREATORS = ("agent", "user", "system")
-PERMISSIONS = ("execute_python", "files", "recall")
+PERMISSIONS = ("execute_python", "files", "read_files", "recall")
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _TEXT_LIMITS = {"title": 120, "description": 2_000, "icon": 200}
 
