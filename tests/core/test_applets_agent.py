@@ -114,7 +114,7 @@ async def test_without_a_desktop_the_tool_says_it_saved_and_bad_input_is_refused
     vfs = Vfs()
     vfs.mount(Volume("user", MemoryStorage(), writable=True))
     ctx = ToolContext(vfs)
-    args = {"name": "units", "title": "Units", "description": "d", "html": GOOD}
+    args: dict[str, Any] = {"name": "units", "title": "Units", "description": "d", "html": GOOD}
     done = await TOOLS.call("create_applet", args, ctx)
     assert (
         done.text == "Created applet 'units' (version 1); no desktop is connected here to show it."
@@ -271,10 +271,11 @@ async def test_read_files_reads_any_user_or_shipped_file_and_never_writes(os_: O
 
 async def test_report_and_call_refuse_malformed_params(os_: Os) -> None:
     await create(os_, "units")
-    for params, says in [
+    malformed: list[tuple[dict[str, Any], str]] = [
         ({"name": "units", "version": "1"}, "'version' must be a whole number"),
         ({"name": "units", "version": 1, "errors": "boom"}, "'errors' must be a list"),
-    ]:
+    ]
+    for params, says in malformed:
         assert says in (await os_.fails("applets.report", **params))["message"]
     bad = await os_.fails("applets.call", name="units", tool="read_file", arguments=[1])
     assert "'arguments' must be an object" in bad["message"]
