@@ -124,13 +124,14 @@ async def test_without_a_desktop_the_tool_says_it_saved_and_bad_input_is_refused
         True,
         "An applet named 'units' exists already: use update_applet.",
     )
-    for bad, says in [
+    refused: list[tuple[dict[str, Any], str]] = [
         ({"name": "Units!"}, "is not an applet name"),
         ({"name": "huge", "html": "x" * 10_000_000}, "at most 5 MB"),
         ({"name": "empty", "html": " "}, "Give 'html' for a html applet"),
         ({"name": "py", "kind": "panel"}, "Give 'code' for a panel applet"),
         ({"name": "net", "permissions": ["network"]}, "must be one of"),
-    ]:
+    ]
+    for bad, says in refused:
         result = await TOOLS.call("create_applet", args | bad, ctx)
         assert result.is_error, result.text
         assert says in result.text
