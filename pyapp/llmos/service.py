@@ -234,6 +234,7 @@ PLUGINS |= {"mcp": "llmos.mcp.methods", "skills": "llmos.skills.methods"}
 PLUGINS |= {"learning": "llmos.learning.methods", "sync": "llmos.sync.methods"}
 PLUGINS |= {"skills.install": "llmos.sync.methods"}  # a whole name wins over its family
 PLUGINS |= {"applets": "llmos.applets.methods"}
+PLUGINS |= {"applets.panel_page": "llmos.applets.panel"}
 
 
 def _load_handler(name: str) -> Handler | None:
