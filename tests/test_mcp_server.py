@@ -34,6 +34,19 @@ SKILL = Skill(
     "# Summarise a CSV\n\nRun `scripts/summary.py <file>`; say: done.",
 )
 LAUNCH = "import sys; from llmos.cli import main; sys.exit(main(sys.argv[1:]))"
+PAGE = "<!doctype html><title>Units</title><p>1 km = 0.621 mi</p>"
+UNITS = {
+    "name": "unit-converter",
+    "title": "Unit converter",
+    "description": "Converts km to miles.",
+    "icon": "📏",
+    "version": 3,
+    "created_by": "agent",
+    "kind": "html",
+    "entry": "index.html",
+    "permissions": [],
+}
+APPLETS = {"unit-converter": UNITS, "broken-applet": {"name": "broken-applet"}}
 
 
 def _memory_installed() -> bool:
@@ -52,8 +65,9 @@ OPTIONAL_TOOLS = {"execute_python"}
 
 
 def file_and_memory_tools(names: list[str]) -> list[str]:
-    """The listed tool names this file checks exactly: all but the optional ones."""
-    return [name for name in names if name not in OPTIONAL_TOOLS]
+    """The listed tool names this file checks exactly: all but the optional ones and the
+    applets' (checked in ``_check_applets``)."""
+    return [n for n in names if n not in OPTIONAL_TOOLS and not n.startswith("show_applet_")]
 
 
 @pytest.fixture
@@ -67,6 +81,10 @@ def workspace(tmp_path: Path) -> Path:
     (folder / "skills" / "summarize-csv" / "SKILL.md").write_text(SKILL.to_markdown())
     (folder / "skills" / "broken").mkdir()
     (folder / "skills" / "broken" / "SKILL.md").write_text("---\nname: other\n---\nBROKEN")
+    for name, manifest in APPLETS.items():
+        (folder / "applets" / name).mkdir(parents=True)
+        (folder / "applets" / name / "manifest.json").write_text(json.dumps(manifest))
+        (folder / "applets" / name / "index.html").write_text(PAGE)
     return folder
 
 
@@ -85,7 +103,8 @@ def _text(result: Any) -> str:
 
 async def _check_session(client: Client, workspace: Path) -> None:
     """The session a user's MCP client runs: tools, a write and a read, errors, resources."""
-    listed = [t for t in (await client.list_tools()).tools if t.name not in OPTIONAL_TOOLS]
+    tools = (await client.list_tools()).tools
+    listed = [t for t in tools if t.name in file_and_memory_tools([t.name])]
     assert [t.name for t in listed] == EXPECTED_TOOLS
     for tool, spec in zip(listed, TOOLS.specs(EXPECTED_TOOLS), strict=True):
         assert (tool.description, tool.input_schema) == (spec.description, spec.input_schema)
@@ -116,6 +135,40 @@ async def _check_session(client: Client, workspace: Path) -> None:
     contents = (await client.read_resource("llmos://user/notes.md")).contents
     assert contents[0].text == "# Notes\nbuy milk\n"  # type: ignore[union-attr]
     await _check_skills(client)
+    await _check_applets(client)
+
+
+async def _check_applets(client: Client) -> None:
+    """Each valid html applet is an MCP App (SEP-1865): a ``ui://`` resource of the MCP App
+    type holding its page, and a tool whose ``_meta.ui.resourceUri`` points at it."""
+    resources = (await client.list_resources()).resources
+    apps = {str(r.uri): r for r in resources if str(r.uri).startswith("ui://")}
+    units = apps["ui://llmos/unit-converter"]
+    assert (units.mime_type, units.title, units.description) == (
+        "text/html;profile=mcp-app",
+        "Unit converter",
+        "Converts km to miles.",
+    )
+    assert "ui://llmos/memory-explorer" in apps  # a shipped applet is one too
+    assert "ui://llmos/broken-applet" not in apps
+    assert "ui://llmos/loan-calculator" not in apps  # a Panel applet is not HTML
+    [content] = (await client.read_resource("ui://llmos/unit-converter")).contents
+    assert (content.text, content.mime_type) == (PAGE, "text/html;profile=mcp-app")  # type: ignore[union-attr]
+    with pytest.raises(MCPError, match="no html applet is called that"):
+        await client.read_resource("ui://llmos/broken-applet")
+
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    show = tools["show_applet_unit-converter"]
+    assert show.meta is not None
+    assert show.meta["ui"] == {"resourceUri": "ui://llmos/unit-converter"}
+    assert show.title == "Unit converter"
+    shows = {t.meta["ui"]["resourceUri"] for t in tools.values() if t.meta and "ui" in t.meta}
+    assert shows == set(apps)  # every app has its tool, and every tool's page is listed
+    shown = await client.call_tool("show_applet_unit-converter", {})
+    assert not shown.is_error
+    assert _text(shown) == "Showing the applet 'Unit converter' (ui://llmos/unit-converter)."
+    unknown = await client.call_tool("show_applet_broken-applet", {})
+    assert unknown.is_error
 
 
 async def _check_skills(client: Client) -> None:

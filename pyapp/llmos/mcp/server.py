@@ -4,7 +4,11 @@ Tools come from the agent's registry (:data:`llmos.agent.tools.TOOLS`): their na
 and input schemas are listed as they are, and every call goes through ``TOOLS.call``, so argument
 checking and error results are the ones the agent gets. Files of the user volume are resources
 (``llmos://user/<path>``); each enabled skill is a resource (``llmos://skills/<name>/SKILL.md``)
-and a prompt named after it, whose message is the skill's body. Over HTTP the server binds
+and a prompt named after it, whose message is the skill's body. Each html applet (the user's
+and the shipped ones) is an MCP App (the ``io.modelcontextprotocol/ui`` extension, SEP-1865):
+a resource ``ui://llmos/<name>`` of type ``text/html;profile=mcp-app`` holding its page, and a
+tool ``show_applet_<name>`` whose ``_meta.ui.resourceUri`` names it, so any MCP Apps host
+renders the applet when the tool is called. Over HTTP the server binds
 127.0.0.1 by default, refuses requests from browser origins that were not allowed explicitly
 (DNS-rebinding protection), sends CORS headers to allowed origins only, and can require a
 bearer token.
@@ -53,6 +57,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import llmos
 import llmos.tools  # registers the built-in tools
 from llmos.agent.tools import TOOLS, ToolContext
+from llmos.applets.model import Manifest, manifest_from
+from llmos.applets.store import AppletStore
 from llmos.errors import BinaryFileError, LlmosError
 
 if TYPE_CHECKING:
@@ -69,6 +75,10 @@ RESOURCE_PREFIX = "llmos://user/"
 SKILL_PREFIX = "llmos://skills/"
 SKILL_SUFFIX = "/SKILL.md"
 MAX_RESOURCE_BYTES = 1_000_000  # bigger files are left out of the resource list
+APPLET_PREFIX = "ui://llmos/"
+APPLET_TOOL_PREFIX = "show_applet_"
+MCP_APP_MIME = "text/html;profile=mcp-app"  # @modelcontextprotocol/ext-apps RESOURCE_MIME_TYPE
+NO_ARGUMENTS: dict[str, Any] = {"type": "object", "properties": {}}
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 # One message's cap on stdio: the SDK's cap on an HTTP request body (answered there with 413).
 MAX_MESSAGE_CHARS = DEFAULT_MAX_REQUEST_BODY_SIZE
@@ -108,20 +118,39 @@ class LlmosMcpServer(MCPServer[Any]):
                 await lowlevel.run(checked, outgoing, lowlevel.create_initialization_options())
 
     async def list_tools(self) -> list[MCPTool]:
-        """Our registry's specs, unchanged."""
-        return [
+        """Our registry's specs, unchanged, then one tool per html applet that shows it."""
+        registry = [
             MCPTool(name=spec.name, description=spec.description, input_schema=spec.input_schema)
             for spec in TOOLS.specs(self._tool_names)
         ]
+        return registry + [_applet_tool(applet) for applet in await self._html_applets()]
 
     def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        if name.startswith(APPLET_TOOL_PREFIX):
+            return NO_ARGUMENTS
         specs = TOOLS.specs([name] if name in self._tool_names else [])
         return specs[0].input_schema if specs else None
+
+    async def _html_applets(self) -> list[Manifest]:
+        """The valid html applets of the workspace and the shipped ones, by name."""
+        listed = await AppletStore(self._ctx.vfs).list()
+        found = [manifest_from(i.manifest) for i in listed if i.manifest and i.problem is None]
+        return [manifest for manifest in found if manifest.kind == "html"]
+
+    async def _html_applet(self, name: str) -> Manifest | None:
+        return next((a for a in await self._html_applets() if a.name == name), None)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
-        """Run the tool through ``TOOLS.call``; every failure is an ``isError`` result."""
+        """Run the tool through ``TOOLS.call``; every failure is an ``isError`` result. An
+        applet's tool only says what the host shows: the host renders its ``ui://`` resource."""
+        applet = None
+        if name.startswith(APPLET_TOOL_PREFIX):
+            applet = await self._html_applet(name.removeprefix(APPLET_TOOL_PREFIX))
+        if applet is not None:
+            text = f"Showing the applet '{applet.title}' ({APPLET_PREFIX}{applet.name})."
+            return CallToolResult.model_validate({"content": [{"type": "text", "text": text}]})
         if name not in self._tool_names:
             known = ", ".join(self._tool_names)
             text = f"There is no tool named '{name}' here. Available: {known}."
@@ -179,7 +208,17 @@ class LlmosMcpServer(MCPServer[Any]):
             )
             for skill in await self._enabled_skills()
         ]
-        return files + skills
+        applets = [
+            MCPResource(
+                uri=f"{APPLET_PREFIX}{applet.name}",
+                name=applet.name,
+                title=applet.title,
+                description=applet.description,
+                mime_type=MCP_APP_MIME,
+            )
+            for applet in await self._html_applets()
+        ]
+        return files + skills + applets
 
     async def _text_files(self) -> list[str]:
         found = []
@@ -202,6 +241,8 @@ class LlmosMcpServer(MCPServer[Any]):
         text_uri = str(uri)
         if text_uri.startswith(SKILL_PREFIX):
             return await self._read_skill(text_uri)
+        if text_uri.startswith(APPLET_PREFIX):
+            return await self._read_applet(text_uri)
         inner = text_uri.removeprefix(RESOURCE_PREFIX)
         if inner == text_uri or not _shown(inner):
             raise ResourceError(f"Unknown resource {text_uri}: use {RESOURCE_PREFIX}<path>.")
@@ -217,6 +258,28 @@ class LlmosMcpServer(MCPServer[Any]):
         if skill is None:
             raise ResourceError(f"Unknown resource {uri}: no enabled skill is there.")
         return [ReadResourceContents(content=skill.to_markdown(), mime_type="text/markdown")]
+
+    async def _read_applet(self, uri: str) -> list[ReadResourceContents]:
+        """An html applet's page, whole: what an MCP Apps host renders in its sandbox."""
+        applet = await self._html_applet(uri.removeprefix(APPLET_PREFIX))
+        if applet is None:
+            raise ResourceError(f"Unknown resource {uri}: no html applet is called that.")
+        page = (await AppletStore(self._ctx.vfs).get(applet.name)).entry
+        return [ReadResourceContents(content=page, mime_type=MCP_APP_MIME)]
+
+
+def _applet_tool(applet: Manifest) -> MCPTool:
+    """The tool that shows ``applet`` in an MCP Apps host: ``_meta.ui.resourceUri`` names its
+    page (and ``ui/resourceUri``, the extension's older key, for hosts that read only that)."""
+    uri = f"{APPLET_PREFIX}{applet.name}"
+    about = f": {applet.description}" if applet.description else ""
+    return MCPTool(
+        name=f"{APPLET_TOOL_PREFIX}{applet.name}",
+        title=applet.title,
+        description=f"Show the LLMos applet '{applet.title}'{about}",
+        input_schema=NO_ARGUMENTS,
+        _meta={"ui": {"resourceUri": uri}, "ui/resourceUri": uri},
+    )
 
 
 def _uri(path: str) -> str:
