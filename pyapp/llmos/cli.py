@@ -12,7 +12,9 @@ serves the workspace's file (and memory) tools to MCP clients over stdio or Stre
 ``execute_python`` when Node.js >= 25 and the npm ``pyodide`` package are found: that code runs
 in Pyodide under Node's permission model (see :mod:`llmos.platform.node_sandbox`), a real
 sandbox: no files outside the workspace's copy, no network unless ``--allow-network``, a time
-limit per call and a memory limit (``--python-memory``). ``--no-python`` leaves it out.
+limit per call and a memory limit (``--python-memory``). ``--no-python`` leaves it out. The
+workspace's html applets (and the shipped ones) are served as MCP Apps: ``ui://llmos/<name>``
+resources with a ``show_applet_<name>`` tool each, which MCP Apps hosts render.
 """
 
 from __future__ import annotations
@@ -223,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "command",
         choices=[*sorted(COMMANDS), "chat", "mcp"],
-        help="ls, cat, put (from stdin), chat, mcp (serve the tools to MCP clients)",
+        help="ls, cat, put (from stdin), chat, mcp (serve the tools and applets to MCP clients)",
     )
     parser.add_argument(
         "path", nargs="?", default="user", help="a VFS path (user/notes.md), or chat's message"
