@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -107,14 +106,15 @@ class AppletHost:
                 future.set_result(report)
 
 
-_HOSTS: weakref.WeakKeyDictionary[Vfs, AppletHost] = weakref.WeakKeyDictionary()
+_HOST_ATTRIBUTE = "_llmos_applet_host"  # on the Vfs: a cycle the GC frees with it, no registry
 
 
 def applet_host(vfs: Vfs) -> AppletHost:
     """The applets of ``vfs``: the tools reach the desktop through the host the OS made."""
-    found = _HOSTS.get(vfs)
-    if found is None:
-        found = _HOSTS[vfs] = AppletHost(AppletStore(vfs))
+    found = getattr(vfs, _HOST_ATTRIBUTE, None)
+    if not isinstance(found, AppletHost):
+        found = AppletHost(AppletStore(vfs))
+        setattr(vfs, _HOST_ATTRIBUTE, found)
     return found
 
 
