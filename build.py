@@ -4,6 +4,7 @@
     python3 build.py serve     set up, build dist/ and serve it on http://127.0.0.1:8000
     python3 build.py test      set up, build, then lint, type-check and run every test tier
     python3 build.py build     build dist/ only (incremental); --pyodide-packages adds numpy & co
+                               (--packages panel: Panel applets; see wheels/panel-wheels.json)
     python3 build.py bench     run the benchmarks in bench/, writing bench/results/*.json
 
 Set-up is idempotent: ``npm ci`` from the committed lock, a ``.venv`` with the pinned dev tools,
@@ -45,6 +46,8 @@ NODE = ROOT / "node_modules"
 VENV = ROOT / ".venv"
 CACHE = Path(os.environ.get("LLMOS_CACHE", Path.home() / ".cache" / "llmos"))
 WHEELS_LOCK = ROOT / "wheels" / "wheels.json"
+# Pure wheels that --packages may add when the Pyodide distribution lacks them (Panel & co).
+PURE_WHEELS_LOCK = ROOT / "wheels" / "panel-wheels.json"
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
 
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"]
@@ -291,12 +294,15 @@ class LockedWheel:
 
 
 def download_browser_wheels(
-    specs: list[str], dest: Path, python_version: str | None = "3.14"
+    specs: list[str], dest: Path, python_version: str | None = "3.14", pure: bool = False
 ) -> None:
     """``pip download`` pure wheels (for Pyodide's Python, 3.14, unless told otherwise),
-    without dependencies."""
+    without dependencies. ``pure``: only ``py3-none-any`` wheels, even where the project also
+    publishes compiled ones (charset-normalizer)."""
     dest.mkdir(parents=True, exist_ok=True)
     target = ["--python-version", python_version] if python_version else []
+    if pure:
+        target += ["--platform", "any", "--implementation", "py"]
     run(
         [
             sys.executable,
@@ -315,19 +321,26 @@ def download_browser_wheels(
     )
 
 
-def fetch_pinned_wheels() -> list[LockedWheel]:
-    """Download (once, into the cache) each wheel in wheels/wheels.json and check its sha256."""
-    pinned = json.loads(WHEELS_LOCK.read_text())["wheels"]
+def fetch_pinned_wheels(
+    lock: Path = WHEELS_LOCK, names: Iterable[str] | None = None, folder: Path | None = None
+) -> list[LockedWheel]:
+    """Download (once, into ``folder``, by default the cache) each wheel pinned in ``lock`` (or
+    only those ``names``) and check its sha256."""
+    pinned = json.loads(lock.read_text())["wheels"]
+    if names is not None:
+        wanted = set(names)
+        pinned = [item for item in pinned if item["name"] in wanted]
     found: list[LockedWheel] = []
     for item in pinned:
-        target = CACHE / "wheels" / item["file"]
+        target = (folder or CACHE / "wheels") / item["file"]
         if not target.exists() or sha256_of(target) != item["sha256"]:
-            download_browser_wheels([f"{item['name']}=={item['version']}"], target.parent)
+            spec = f"{item['name']}=={item['version']}"
+            download_browser_wheels([spec], target.parent, pure=lock != WHEELS_LOCK)
         actual = sha256_of(target)
         if actual != item["sha256"]:
             raise SystemExit(
                 f"{target.name}: sha256 {actual} does not match the pinned "
-                f"{item['sha256']} in wheels/wheels.json"
+                f"{item['sha256']} in wheels/{lock.name}"
             )
         found.append(
             LockedWheel(
@@ -359,7 +372,8 @@ def read_source(source: str, name: str) -> bytes:
 
 def resolve_pyodide_packages(lock: dict[str, Any], wanted: Iterable[str]) -> list[str]:
     """The lock keys of the wanted packages and all they depend on, dependencies first.
-    Names match as Pyodide matches them, PEP 503-normalized (``Python_Dateutil``)."""
+    Names match as Pyodide matches them, PEP 503-normalized (``Python_Dateutil``). ``lock``
+    may list packages the distribution lacks (pinned pure wheels): see ``with_pure_wheels``."""
 
     def _canonical(name: str) -> str:
         return re.sub(r"[-_.]+", "-", name).lower()
@@ -386,11 +400,26 @@ def resolve_pyodide_packages(lock: dict[str, Any], wanted: Iterable[str]) -> lis
     return order
 
 
+def with_pure_wheels(lock: dict[str, Any], pure_lock: Path = PURE_WHEELS_LOCK) -> dict[str, Any]:
+    """``lock`` plus, for each pinned pure wheel whose package it lacks, an entry marked
+    ``"pinned": True`` (fetched from PyPI instead of the distribution). The distribution's own
+    build of a package always wins: it is the one made and tested for Pyodide."""
+    have = {re.sub(r"[-_.]+", "-", key).lower() for key in lock["packages"]}
+    added = {
+        item["name"]: {**item, "file_name": item["file"], "pinned": True}
+        for item in json.loads(pure_lock.read_text())["wheels"]
+        if item["name"] not in have
+    }
+    return {**lock, "packages": {**lock["packages"], **added}}
+
+
 def vendor_pyodide_packages(source: str, wanted: list[str], out_dir: Path) -> list[dict[str, Any]]:
     """Copy the wanted packages (and their dependencies) from ``source`` into ``out_dir``,
-    verifying each file's sha256 against the distribution's lock. Returns their lock entries,
-    each named by its lock key, the normalized name that Pyodide looks packages up by."""
-    lock = json.loads(read_source(source, "pyodide-lock.json"))
+    verifying each file's sha256 against the distribution's lock; packages it lacks come from
+    the pinned pure wheels (wheels/panel-wheels.json), checked against their pins. Returns
+    their lock entries, each named by its lock key, the normalized name that Pyodide looks
+    packages up by."""
+    lock = with_pure_wheels(json.loads(read_source(source, "pyodide-lock.json")))
     theirs: dict[str, Any] = lock.get("info", {})
     ours: dict[str, Any] = json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())["info"]
     version = json.loads((NODE / "pyodide" / "package.json").read_text())["version"]
@@ -402,6 +431,10 @@ def vendor_pyodide_packages(source: str, wanted: list[str], out_dir: Path) -> li
             )
     entries = []
     for key in resolve_pyodide_packages(lock, wanted):
+        if lock["packages"][key].get("pinned"):
+            [wheel] = fetch_pinned_wheels(PURE_WHEELS_LOCK, [key], out_dir)
+            entries.append(wheel.lock_entry())
+            continue
         entry = {**lock["packages"][key], "name": key}
         file_name: str = entry["file_name"]
         if Path(file_name).name != file_name or file_name.startswith("."):
@@ -845,7 +878,11 @@ def main(argv: list[str] | None = None) -> int:
             metavar="DIR_OR_URL",
             help="an official Pyodide distribution to vendor packages from",
         )
-        p.add_argument("--packages", help="comma-separated packages to vendor (default numpy)")
+        p.add_argument(
+            "--packages",
+            help="comma-separated packages to vendor (default numpy); 'panel' adds Panel for "
+            "Panel applets, its pure wheels pinned in wheels/panel-wheels.json",
+        )
         if name == "serve":
             p.add_argument("--host", default="127.0.0.1")
             p.add_argument("--port", type=int, default=8000)

@@ -2,8 +2,9 @@
 uses it the way a person would (types in a widget; the output bound to it changes). Nothing is
 loaded from another origin: a route guard aborts any request not to the Panel server.
 
-Also the browser side of the panel kind that runs without Panel: the message document a build
-without Panel shows instead of a blank frame.
+Also how a build gets Panel: ``build.py build --pyodide-packages DIR_OR_URL --packages panel``
+takes numpy, pandas & co from the Pyodide distribution and the pure wheels it lacks from the
+pins in wheels/panel-wheels.json.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import panel as pn
 import pytest
 from playwright.sync_api import Page, Route, expect
+
+import build
+from tests.test_pyodide_packages import _wheel
 
 SYSTEM_APPLETS = Path(__file__).resolve().parents[1] / "pyapp" / "llmos" / "system" / "applets"
 
@@ -97,3 +102,82 @@ def test_loan_calculator_widgets_drive_the_summary(page: Page, panel_server: str
     expect(summary).to_have_text("Monthly payment: 540.69")
     assert blocked == []
     assert errors == []
+
+
+# What only a Pyodide distribution has (compiled for WebAssembly); the rest Panel needs is pure.
+COMPILED = ["numpy", "pandas", "contourpy", "pillow", "pyyaml", "markupsafe", "nh3"]
+DEPENDS = {"pandas": ["numpy", "tzdata"], "contourpy": ["numpy"]}  # tzdata: a pinned pure one
+
+
+@pytest.fixture(scope="module")
+def distribution(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Pyodide distribution with stand-ins for the compiled packages, and its own packaging
+    (which must win over the pinned one)."""
+    folder = tmp_path_factory.mktemp("pyodide-dist")
+    info = json.loads((build.NODE / "pyodide" / "pyodide-lock.json").read_text())["info"]
+    packages = {}
+    for name in [*COMPILED, "packaging"]:
+        wheel = _wheel(folder, name, {f"{name}/__init__.py": ""}, [])
+        packages[name] = {
+            "name": name,
+            "version": "1.0.0",
+            "file_name": wheel.name,
+            "install_dir": "site",
+            "sha256": build.sha256_of(wheel),
+            "package_type": "package",
+            "imports": [name],
+            "depends": DEPENDS.get(name, []),
+            "unvendored_tests": False,
+        }
+    (folder / "pyodide-lock.json").write_text(json.dumps({"info": info, "packages": packages}))
+    return folder
+
+
+def _lock(distribution: Path) -> dict[str, Any]:
+    lock: dict[str, Any] = json.loads((distribution / "pyodide-lock.json").read_text())
+    return lock
+
+
+def test_packages_panel_resolves_compiled_from_the_distribution_and_pure_from_the_pins(
+    distribution: Path,
+) -> None:
+    lock = build.with_pure_wheels(_lock(distribution))
+    order = build.resolve_pyodide_packages(lock, ["panel"])
+    pinned = {w["name"] for w in json.loads(build.PURE_WHEELS_LOCK.read_text())["wheels"]}
+    assert set(order) == set(COMPILED) | pinned | {"packaging"}
+    assert {key for key in order if lock["packages"][key].get("pinned")} == pinned - {"packaging"}
+    cycle = {"panel", "panel-material-ui"}  # they need each other
+    for key in order:
+        for dep in lock["packages"][key]["depends"]:
+            if not {key, dep} <= cycle:
+                assert order.index(dep) < order.index(key), (dep, key)
+
+
+def test_a_distribution_without_a_compiled_dependency_is_named(distribution: Path) -> None:
+    lock = _lock(distribution)
+    del lock["packages"]["nh3"]
+    with pytest.raises(SystemExit, match=r"no package 'nh3' \(a dependency of 'panel'\)"):
+        build.resolve_pyodide_packages(build.with_pure_wheels(lock), ["panel"])
+
+
+def test_pinned_pure_wheels_are_fetched_checked_and_listed(
+    distribution: Path, tmp_path: Path
+) -> None:
+    entries = build.vendor_pyodide_packages(str(distribution), ["pyviz_comms"], tmp_path)
+    assert [(e["name"], e["version"]) for e in entries] == [
+        ("param", "2.4.2"),
+        ("pyviz-comms", "3.0.6"),
+    ]
+    assert entries[1]["depends"] == ["param"]
+    for entry in entries:
+        assert build.sha256_of(tmp_path / entry["file_name"]) == entry["sha256"]
+        assert entry["file_name"].endswith("-py3-none-any.whl")
+
+
+def test_the_pins_match_what_the_native_test_runs() -> None:
+    """The browser gets the Panel this file tests natively."""
+    from importlib.metadata import version
+
+    for wheel in json.loads(build.PURE_WHEELS_LOCK.read_text())["wheels"]:
+        if wheel["name"] in ("panel", "bokeh", "param", "pyviz-comms", "xyzservices"):
+            assert version(wheel["name"]) == wheel["version"], wheel["name"]
