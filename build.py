@@ -330,12 +330,18 @@ def fetch_pinned_wheels(
     if names is not None:
         wanted = set(names)
         pinned = [item for item in pinned if item["name"] in wanted]
+    folder = folder or CACHE / "wheels"
+    stale = [
+        f"{item['name']}=={item['version']}"
+        for item in pinned
+        if not (folder / item["file"]).exists()
+        or sha256_of(folder / item["file"]) != item["sha256"]
+    ]
+    if stale:  # one pip run for all of them
+        download_browser_wheels(stale, folder, pure=lock != WHEELS_LOCK)
     found: list[LockedWheel] = []
     for item in pinned:
-        target = (folder or CACHE / "wheels") / item["file"]
-        if not target.exists() or sha256_of(target) != item["sha256"]:
-            spec = f"{item['name']}=={item['version']}"
-            download_browser_wheels([spec], target.parent, pure=lock != WHEELS_LOCK)
+        target = folder / item["file"]
         actual = sha256_of(target)
         if actual != item["sha256"]:
             raise SystemExit(
@@ -429,11 +435,13 @@ def vendor_pyodide_packages(source: str, wanted: list[str], out_dir: Path) -> li
                 f"{source} is for {label} {theirs.get(field_name)}, but this build's Pyodide runs "
                 f"{label} {ours.get(field_name)}: use the official Pyodide {version} distribution."
             )
+    keys = resolve_pyodide_packages(lock, wanted)
+    pinned = [key for key in keys if lock["packages"][key].get("pinned")]
+    pure = {w.name: w.lock_entry() for w in fetch_pinned_wheels(PURE_WHEELS_LOCK, pinned, out_dir)}
     entries = []
-    for key in resolve_pyodide_packages(lock, wanted):
-        if lock["packages"][key].get("pinned"):
-            [wheel] = fetch_pinned_wheels(PURE_WHEELS_LOCK, [key], out_dir)
-            entries.append(wheel.lock_entry())
+    for key in keys:
+        if key in pure:
+            entries.append(pure[key])
             continue
         entry = {**lock["packages"][key], "name": key}
         file_name: str = entry["file_name"]

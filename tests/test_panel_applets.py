@@ -2,6 +2,11 @@
 uses it the way a person would (types in a widget; the output bound to it changes). Nothing is
 loaded from another origin: a route guard aborts any request not to the Panel server.
 
+In the browser, with this machine's default build (no Panel: numpy and pandas for Pyodide are on
+no registry here), a Panel applet's sandboxed frame says how to enable Panel, and the page that
+would run the app boots Pyodide inside the sandbox from the host's files and stops with that
+message too; never a blank frame.
+
 Also how a build gets Panel: ``build.py build --pyodide-packages DIR_OR_URL --packages panel``
 takes numpy, pandas & co from the Pyodide distribution and the pure wheels it lacks from the
 pins in wheels/panel-wheels.json.
@@ -18,6 +23,8 @@ from typing import Any
 
 import panel as pn
 import pytest
+from llmos.applets.model import parse_manifest
+from llmos.applets.panel import ENABLE_COMMAND, app_page, missing_for_panel, panel_page
 from playwright.sync_api import Page, Route, expect
 
 import build
@@ -181,3 +188,102 @@ def test_the_pins_match_what_the_native_test_runs() -> None:
     for wheel in json.loads(build.PURE_WHEELS_LOCK.read_text())["wheels"]:
         if wheel["name"] in ("panel", "bokeh", "param", "pyviz-comms", "xyzservices"):
             assert version(wheel["name"]) == wheel["version"], wheel["name"]
+
+
+# A stand-in for the desktop's applet host: a sandboxed srcdoc frame, given a port on which it
+# asks for the build's Pyodide files (pyodide/<file> only), as the kernel's frame does.
+HOST_PAGE = """<!doctype html><meta charset="utf-8"><title>host</title><body><script>
+window.panelMessages = [];
+window.openApplet = (html) => {
+  const frame = document.createElement("iframe");
+  frame.setAttribute("sandbox", "allow-scripts");
+  frame.title = "applet";
+  frame.srcdoc = html;
+  const channel = new MessageChannel();
+  channel.port1.onmessage = async (e) => {
+    const m = e.data;
+    if (m?.type !== "fetch") return window.panelMessages.push(m);
+    const reply = (body, transfer = []) =>
+      channel.port1.postMessage({ type: "file", reqId: m.reqId, ...body }, transfer);
+    const servable = /^pyodide\\/[A-Za-z0-9_+-][A-Za-z0-9._+-]*$/;
+    if (!servable.test(m.path)) return reply({ error: "not served" });
+    const response = await fetch(m.path);
+    if (!response.ok) return reply({ error: `${m.path}: ${response.status}` });
+    const buffer = await response.arrayBuffer();
+    reply({ buffer }, [buffer]);
+  };
+  const init = { type: "llmos-panel-init" };
+  frame.onload = () => frame.contentWindow.postMessage(init, "*", [channel.port2]);
+  document.body.append(frame);
+};
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def dist_server(dist: Path) -> Iterator[str]:
+    server = build.serve_in_background(root=dist, port=0)
+    yield server.url
+    server.stop()
+
+
+def _open_host(page: Page, origin: str) -> list[str]:
+    """The host page on the dist server's origin; any request elsewhere is aborted, listed."""
+    blocked: list[str] = []
+
+    def guard(route: Route) -> None:
+        url = route.request.url
+        if url == f"{origin}/panel-host.html":
+            route.fulfill(body=HOST_PAGE, content_type="text/html")
+        elif url.startswith(origin + "/"):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.goto(f"{origin}/panel-host.html")
+    return blocked
+
+
+def _loan() -> tuple[Any, str]:
+    folder = SYSTEM_APPLETS / "loan-calculator"
+    manifest = parse_manifest((folder / "manifest.json").read_text(), "loan-calculator")
+    return manifest, (folder / "app.py").read_text()
+
+
+def _dist_missing(dist: Path) -> list[str]:
+    """What the OS worker finds missing in this build's lock (llmos.applets.panel)."""
+    lock = json.loads((dist / "pyodide" / "pyodide-lock.json").read_text())
+    return missing_for_panel(lock["packages"])
+
+
+def test_without_panel_the_frame_says_how_to_enable_it(
+    page: Page, dist: Path, dist_server: str
+) -> None:
+    missing = _dist_missing(dist)
+    assert "panel" in missing  # this machine's default build
+    blocked = _open_host(page, dist_server)
+    manifest, code = _loan()
+    page.evaluate("html => openApplet(html)", panel_page(manifest, code, missing))
+    frame = page.frame_locator("iframe[title=applet]")
+    expect(frame.get_by_role("heading", name="Panel is not in this build")).to_be_visible()
+    expect(frame.get_by_role("status")).to_contain_text("“Loan calculator” is a Python Panel app")
+    expect(frame.get_by_text(ENABLE_COMMAND)).to_be_visible()
+    assert blocked == []
+
+
+def test_the_app_page_boots_pyodide_in_the_sandbox_and_says_panel_is_missing(
+    page: Page, dist_server: str
+) -> None:
+    blocked = _open_host(page, dist_server)
+    manifest, code = _loan()
+    page.evaluate("html => openApplet(html)", app_page(manifest, code))
+    status = page.frame_locator("iframe[title=applet]").get_by_role("status")
+    expect(status).to_have_text(
+        f"This Panel app failed: Panel is not in this build: {ENABLE_COMMAND}", timeout=60_000
+    )
+    messages = page.evaluate("window.panelMessages")
+    assert messages == [
+        {"type": "panel-error", "message": f"Panel is not in this build: {ENABLE_COMMAND}"}
+    ]
+    assert blocked == []

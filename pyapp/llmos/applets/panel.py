@@ -203,6 +203,7 @@ async function run() {
   const { loadPyodide } = await import(blobUrl(await getFile("pyodide/pyodide.mjs")));
   const options = { indexURL: BASE + "pyodide/", createPyodideModule: asm.default };
   const pyodide = await loadPyodide(options);
+  if (!pyodide.lockfile.packages.panel) throw new Error(`Panel is not in this build: ${ENABLE}`);
   status.textContent = "Loading Panel…";
   await pyodide.loadPackage(["panel"], { messageCallback: () => {} });
   await pyodide.runPythonAsync(RUN_APP);
@@ -222,6 +223,9 @@ window.addEventListener("message", (e) => {
   };
   run().catch(fail);
 });
+const ENABLE = """
+    + json.dumps(ENABLE_COMMAND)
+    + """;
 const RUN_APP = """
     + json.dumps(RUN_APP).replace("</", "<\\/")
     + ";\n"
