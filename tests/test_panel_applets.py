@@ -24,7 +24,14 @@ from typing import Any
 import panel as pn
 import pytest
 from llmos.applets.model import parse_manifest
-from llmos.applets.panel import ENABLE_COMMAND, app_page, missing_for_panel, panel_page
+from llmos.applets.panel import (
+    APP_CSP,
+    ENABLE_COMMAND,
+    INLINE_STYLESHEETS,
+    app_page,
+    missing_for_panel,
+    panel_page,
+)
 from playwright.sync_api import Page, Route, expect
 
 import build
@@ -287,3 +294,99 @@ def test_the_app_page_boots_pyodide_in_the_sandbox_and_says_panel_is_missing(
         {"type": "panel-error", "message": f"Panel is not in this build: {ENABLE_COMMAND}"}
     ]
     assert blocked == []
+
+
+# The app page's rendering half, natively: CPython Panel builds the app's document as the page's
+# Python does (init_doc's mock session, then inline_stylesheets, the page's own code), and the
+# Bokeh/Panel JavaScript from the installed wheels renders it in a sandboxed frame under the
+# app page's CSP. (The page's Pyodide half needs numpy & co for Pyodide: not testable here.)
+RENDER_FRAME = """<!doctype html><html lang="en"><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="%s"><body><div id="roots"></div>
+<script type="module">
+document.addEventListener("securitypolicyviolation", (e) =>
+  parent.postMessage({ type: "csp", blocked: `${e.violatedDirective} ${e.blockedURI}` }, "*"));
+window.addEventListener("message", async ({ data }) => {
+  for (const text of data.scripts) {
+    const tag = document.createElement("script");
+    tag.src = URL.createObjectURL(new Blob([text], { type: "text/javascript" }));
+    await new Promise((resolve, reject) => { tag.onload = resolve; tag.onerror = reject;
+      document.head.append(tag); });
+  }
+  for (const id of Object.values(data.items[0].roots)) {
+    const root = document.createElement("div");
+    root.id = id;
+    document.getElementById("roots").append(root);
+  }
+  await Bokeh.embed.embed_items(data.docs, data.items);
+  parent.postMessage({ type: "rendered" }, "*");
+});
+</script>"""
+
+
+def _app_document_json() -> tuple[Any, list[dict[str, Any]], list[str]]:
+    from bokeh.document import Document
+    from bokeh.embed.util import standalone_docs_json_and_render_items
+    from bokeh.io.doc import set_curdoc
+    from panel.io.document import MockSessionContext
+    from panel.io.state import state
+
+    doc = Document()
+    doc.hold()
+    # As panel.io.pyodide.init_doc does (a callable standing in for bokeh's weakref).
+    session = MockSessionContext(document=doc)  # type: ignore[no-untyped-call]
+    doc._session_context = lambda: session  # type: ignore[assignment]
+    set_curdoc(doc)
+    state.curdoc = doc
+    try:
+        _, code = _loan()
+        exec(compile(code, "app.py", "exec"), {"__name__": "__main__"})
+        namespace: dict[str, Any] = {}
+        exec(INLINE_STYLESHEETS, namespace)
+        inlined = namespace["inline_stylesheets"](doc)
+        docs, items = standalone_docs_json_and_render_items(
+            doc.roots, suppress_callback_warning=True
+        )
+    finally:
+        state.curdoc = None  # type: ignore[assignment]
+        set_curdoc(Document())
+    rendered = [item.to_json() for item in items]
+    ids = [model.id for model in doc.roots]
+    rendered[0].update(roots={m: f"panel-root-{n}" for n, m in enumerate(ids)}, root_ids=ids)
+    return json.loads(json.dumps(docs)), rendered, inlined
+
+
+def test_wheel_javascript_renders_the_app_in_the_sandbox_under_its_csp(page: Page) -> None:
+    from importlib.resources import files
+
+    docs, items, inlined = _app_document_json()
+    assert "css/loading.css" in inlined  # Panel's own CSS, from its wheel
+    bokeh_js = files("bokeh").joinpath("server", "static", "js")
+    scripts = [
+        *(bokeh_js.joinpath(f"{name}.min.js").read_text() for name in ("bokeh", "bokeh-widgets")),
+        bokeh_js.joinpath("bokeh-tables.min.js").read_text(),
+        files("panel").joinpath("dist", "panel.min.js").read_text(),
+    ]
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.set_content(
+        "<body><script>window.got = []; addEventListener('message', e => got.push(e.data))"
+        "</script></body>"
+    )
+    page.evaluate(
+        """html => { const frame = document.createElement("iframe");
+        frame.setAttribute("sandbox", "allow-scripts"); frame.title = "applet";
+        frame.srcdoc = html; document.body.append(frame); }""",
+        RENDER_FRAME % APP_CSP,
+    )
+    frame = page.frame_locator("iframe[title=applet]")
+    expect(frame.locator("#roots")).to_be_attached()
+    page.evaluate(
+        "data => document.querySelector('iframe').contentWindow.postMessage(data, '*')",
+        {"scripts": scripts, "docs": docs, "items": items},
+    )
+    page.wait_for_function("got.some(m => m.type === 'rendered')")
+    expect(frame.get_by_label("Amount borrowed")).to_have_value("200000")
+    expect(frame.get_by_role("slider")).to_have_count(2)
+    expect(frame.get_by_text("Monthly payment: 1,055.67")).to_be_visible()
+    assert [m for m in page.evaluate("got") if m["type"] == "csp"] == []
+    assert [url for url in requests if not url.startswith(("about:", "blob:"))] == []

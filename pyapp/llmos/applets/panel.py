@@ -132,9 +132,34 @@ def app_page(manifest: Manifest, code: str) -> str:
     )
 
 
+# Panel links its CSS from its CDN, which the page's CSP blocks: the same files from its wheel,
+# inline (style-src 'unsafe-inline'). Run as it is in the page; tests run this very text.
+INLINE_STYLESHEETS = """
+import importlib.resources, re
+from bokeh.models import ImportedStyleSheet, InlineStyleSheet
+
+def inline_stylesheets(doc):
+    panel_files, css = importlib.resources.files("panel"), {}
+
+    def local(sheet):
+        found = isinstance(sheet, ImportedStyleSheet) and re.search(r"/dist/([^?]+)", sheet.url)
+        if not found or not panel_files.joinpath("dist", found[1]).is_file():
+            return sheet
+        if found[1] not in css:
+            css[found[1]] = panel_files.joinpath("dist", found[1]).read_text("utf-8")
+        return InlineStyleSheet(css=css[found[1]])
+
+    for model in list(doc.models):
+        if getattr(model, "stylesheets", None):
+            model.stylesheets = [local(sheet) for sheet in model.stylesheets]
+    return sorted(css)
+"""
+
 # Python run in the page once Panel is loaded: Bokeh's and Panel's JavaScript from their wheels
 # (nothing from a CDN), then the app in a document Panel renders into the page.
-RUN_APP = """
+RUN_APP = (
+    INLINE_STYLESHEETS
+    + """
 import importlib.resources, json
 from js import document, Blob, URL, Promise, Object
 from pyodide.ffi import to_js, create_once_callable
@@ -160,7 +185,6 @@ await _add_script(_script_url("panel", "dist", "panel.min.js"))
 
 import panel as pn
 from panel.io.pyodide import init_doc, write_doc
-pn.config.inline = True
 init_doc()
 _app = json.loads(document.getElementById("panel-app").textContent)
 exec(compile(_app["code"], f"applets/{_app['name']}/app.py", "exec"), {"__name__": "__main__"})
@@ -170,8 +194,10 @@ for _i, _root in enumerate(pn.state.curdoc.roots):
     _el.id = f"panel-root-{_i}"
     _el.setAttribute("data-root-id", str(_i))
     _roots.appendChild(_el)
+inline_stylesheets(pn.state.curdoc)
 await write_doc()
 """
+)
 
 BOOTSTRAP = (
     """
