@@ -94,7 +94,7 @@ def shipped_file(name: str, file: str) -> str:
 
 
 def test_the_system_volume_ships_the_example_applets() -> None:
-    assert {"memory-explorer"} <= set(HTML_APPLETS)
+    assert {"memory-explorer", "skill-browser", "file-viewer"} <= set(HTML_APPLETS)
 
 
 @pytest.mark.parametrize("name", FOLDERS)
@@ -116,10 +116,9 @@ def test_each_page_has_a_strict_csp_and_nothing_that_reaches_out(name: str) -> N
         assert csp.get(directive) == value, f"{name}: {directive} {csp.get(directive)!r}"
     assert "'unsafe-eval'" not in " ".join(csp.values())
     assert not re.search(r"https?:|//[a-z0-9.-]+\.[a-z]{2,}/", html, re.I), f"{name}: a URL"
+    # no <form> either: the host's sandbox (no allow-forms) blocks its submission, submit event
+    # and all, so a form would silently do nothing
     for tag in ("iframe", "object", "embed", "base", "form", "link", "img", "audio", "video"):
-        if tag == "form":  # a form is fine as long as it goes nowhere (submit is handled in JS)
-            assert all("action" not in f for f in page.all("form")), f"{name}: form action"
-            continue
         assert not page.all(tag), f"{name}: <{tag}>"
     assert all("src" not in s for s in page.all("script")), f"{name}: an external script"
     code = "\n".join(page.scripts)
@@ -166,3 +165,33 @@ async def test_each_applet_calls_only_tools_its_manifest_allows(name: str) -> No
         text = result["content"][0]["text"]
         assert "permission" not in text, (tool, text)
         assert "cannot call" not in text, (tool, text)
+
+
+SKILL_MD = "---\nname: csv-stats\ndescription: Sums the columns of a CSV file.\n---\nUse csv.\n"
+
+
+async def test_the_viewers_read_files_and_skills_in_the_shapes_their_pages_parse() -> None:
+    """skill-browser and file-viewer parse list_files' "folder:" + "name/" lines and show
+    read_file's text as it is; ``read_files`` never writes."""
+    ui = await start(MemoryStorage())
+    await ui.ok("fs.write", path="user/skills/csv-stats/SKILL.md", text=SKILL_MD)
+
+    async def call(applet: str, tool: str, **arguments: Any) -> dict[str, Any]:
+        result: dict[str, Any] = await ui.ok(
+            "applets.call", name=applet, tool=tool, arguments=arguments
+        )
+        return result
+
+    listing = await call("skill-browser", "list_files", path="user/skills")
+    assert listing["content"][0]["text"].splitlines() == ["user/skills:", "csv-stats/"]
+    skill = await call("skill-browser", "read_file", path="user/skills/csv-stats/SKILL.md")
+    assert skill == {"content": [{"type": "text", "text": SKILL_MD}], "isError": False}
+    home = (await call("file-viewer", "list_files", path="user"))["content"][0]["text"]
+    assert home.splitlines()[0] == "user:"
+    assert "skills/" in home.splitlines()
+    assert (await call("file-viewer", "read_file", path="system/docs/welcome.md"))[
+        "isError"
+    ] is False
+    refused = await call("file-viewer", "write_file", path="user/x.md", content="x")
+    assert refused["isError"]
+    assert await ui.fails("fs.read", "not_found", path="user/x.md")
