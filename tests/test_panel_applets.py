@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -390,3 +391,15 @@ def test_wheel_javascript_renders_the_app_in_the_sandbox_under_its_csp(page: Pag
     expect(frame.get_by_text("Monthly payment: 1,055.67")).to_be_visible()
     assert [m for m in page.evaluate("got") if m["type"] == "csp"] == []
     assert [url for url in requests if not url.startswith(("about:", "blob:"))] == []
+
+
+def test_the_app_page_bootstrap_is_valid_javascript(tmp_path: Path) -> None:
+    manifest, code = _loan()
+    page = app_page(manifest, code)
+    module = re.search(r'<script type="module">(.*?)</script>', page, re.S)
+    assert module is not None
+    script = tmp_path / "bootstrap.mjs"
+    script.write_text(module[1])
+    command = ["node", "--check", str(script)]
+    checked = subprocess.run(command, check=False, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr

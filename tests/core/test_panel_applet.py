@@ -7,6 +7,7 @@ Panel): the OS's answer follows what each one really has.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from html.parser import HTMLParser
@@ -16,6 +17,7 @@ from llmos.applets.model import Manifest, parse_manifest
 from llmos.applets.panel import (
     ENABLE_COMMAND,
     PANEL_PACKAGES,
+    RUN_APP,
     app_page,
     build_packages,
     missing_for_panel,
@@ -139,3 +141,9 @@ async def test_the_os_serves_the_page_this_build_can_show() -> None:
         assert served["missing"] == list(PANEL_PACKAGES)
     message = await ui.fails("applets.panel_page", "protocol", name="memory-explorer")
     assert "not a Panel one" in message
+
+
+def test_the_python_the_page_runs_compiles_as_pyodide_runs_it() -> None:
+    """runPythonAsync: top-level await allowed."""
+    compile(RUN_APP, "<panel page>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    assert "inline_stylesheets(pn.state.curdoc)" in RUN_APP

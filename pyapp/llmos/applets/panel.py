@@ -166,8 +166,8 @@ from pyodide.ffi import to_js, create_once_callable
 
 def _script_url(package, *parts):
     data = importlib.resources.files(package).joinpath(*parts).read_bytes()
-    return URL.createObjectURL(Blob.new([to_js(data)], to_js({"type": "text/javascript"},
-        dict_converter=Object.fromEntries)))
+    options = to_js({"type": "text/javascript"}, dict_converter=Object.fromEntries)
+    return URL.createObjectURL(Blob.new(to_js([data]), options))
 
 async def _add_script(url):
     def executor(resolve, reject):
@@ -192,7 +192,7 @@ _roots = document.getElementById("panel-roots")
 for _i, _root in enumerate(pn.state.curdoc.roots):
     _el = document.createElement("div")
     _el.id = f"panel-root-{_i}"
-    _el.setAttribute("data-root-id", str(_i))
+    _el.setAttribute("data-root-id", f"{_i:06d}")  # write_doc sorts them as text
     _roots.appendChild(_el)
 inline_stylesheets(pn.state.curdoc)
 await write_doc()
