@@ -264,6 +264,9 @@ async def test_export_then_import_gives_a_copy_under_a_free_name_without_data() 
     imported = await store.import_zip(exported)
     assert imported.name == "unit-converter-2"
     assert (await store.get("unit-converter-2")).entry == PAGE.decode()
+    from_finder = {"__MACOSX/x/._index.html": b"junk", "x/index.html": PAGE}
+    finder = zip_of(from_finder | {"x/manifest.json": json.dumps(VALID).encode()})
+    assert (await store.import_zip(finder)).name == "unit-converter-3"
     flat = zip_of(
         {"manifest.json": json.dumps(VALID | {"name": "flat"}).encode(), "index.html": PAGE}
     )
@@ -290,9 +293,9 @@ async def test_a_bad_zip_is_refused_and_nothing_is_written(
 
 async def test_a_zip_bomb_and_non_zips_are_refused() -> None:
     store = new_store()
-    bomb = zip_of({"manifest.json": json.dumps(VALID).encode(), "index.html": b"\0" * 60_000_000})
-    assert len(bomb) < 200_000
-    with pytest.raises(AppletError, match="unpacks to more than"):
+    bomb = zip_of({"manifest.json": json.dumps(VALID).encode(), "index.html": b"\0" * 11_000_000})
+    assert len(bomb) < 50_000
+    with pytest.raises(AppletError, match="unpacks to more than 10 MB; nothing was imported"):
         await store.import_zip(bomb)
     with pytest.raises(AppletError, match="not a zip archive"):
         await store.import_zip(b"not a zip")

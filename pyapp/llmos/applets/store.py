@@ -17,6 +17,7 @@ from typing import Any
 
 from llmos.applets.model import (
     MANIFEST,
+    MAX_APPLET_BYTES,
     AppletError,
     Manifest,
     check_name,
@@ -33,6 +34,7 @@ ASIDE = f"{USER_DIR}/.previous"
 SYSTEM_DATA = f"{USER_DIR}/.system-data"  # where shipped (read-only) applets keep their data
 DATA = "data"
 MAX_FILES = 200
+MAX_ZIP_BYTES = 2 * MAX_APPLET_BYTES  # unpacked: room for a refusal that names the real limit
 _ZIP_TIME = (2026, 1, 1, 0, 0, 0)  # fixed, so exporting one applet twice gives the same bytes
 
 
@@ -308,16 +310,50 @@ def _checked_files(name: str, files: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def _unpack(data: bytes) -> dict[str, bytes]:
-    """The zip's files relative to the applet folder, refusing escapes and bombs."""
-    from llmos.skills.spec import SkillError
-    from llmos.skills.store import read_zip
-
+    """The zip's files relative to the applet folder, refusing escapes, links, and more than
+    :data:`MAX_ZIP_BYTES` unpacked (counted while reading, not trusted from the headers)."""
     try:
-        files = read_zip(data)
-    except SkillError as error:
-        raise AppletError(str(error)) from error
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as error:
+        raise AppletError(f"The file is not a zip archive ({error}).") from error
+    with archive:
+        entries = [
+            e
+            for e in archive.infolist()
+            if not e.is_dir() and not e.filename.startswith("__MACOSX/")  # Finder's extras
+        ]
+        if len(entries) > MAX_FILES + 1:
+            raise AppletError(f"The zip holds {len(entries)} files; an applet has {MAX_FILES}.")
+        files: dict[str, bytes] = {}
+        budget = MAX_ZIP_BYTES
+        for entry in entries:
+            files[_safe_name(entry)] = content = _read_entry(archive, entry, budget)
+            budget -= len(content)
     tops = {path.split("/", 1)[0] for path in files}
     if MANIFEST not in files and len(tops) == 1:
         top = tops.pop()
         files = {path[len(top) + 1 :]: content for path, content in files.items()}
     return files
+
+
+def _safe_name(entry: zipfile.ZipInfo) -> str:
+    name = entry.filename
+    if "\\" in name or name.startswith("/") or ".." in name.split("/"):
+        raise AppletError(f"{name}: a zip entry may not leave its folder; nothing was imported.")
+    if (entry.external_attr >> 16) & 0o170000 == 0o120000:
+        raise AppletError(f"{name}: the zip holds a symbolic link; nothing was imported.")
+    return name
+
+
+def _read_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -> bytes:
+    try:
+        with archive.open(entry) as stream:
+            content = stream.read(budget + 1)
+    except (zipfile.BadZipFile, RuntimeError, ValueError, OSError) as error:
+        raise AppletError(f"{entry.filename}: unreadable in the zip ({error}).") from error
+    if len(content) > budget:
+        raise AppletError(
+            f"{entry.filename}: the zip unpacks to more than {MAX_ZIP_BYTES / 1e6:.0f} MB; "
+            "nothing was imported."
+        )
+    return content
