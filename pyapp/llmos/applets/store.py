@@ -310,50 +310,17 @@ def _checked_files(name: str, files: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def _unpack(data: bytes) -> dict[str, bytes]:
-    """The zip's files relative to the applet folder, refusing escapes, links, and more than
-    :data:`MAX_ZIP_BYTES` unpacked (counted while reading, not trusted from the headers)."""
+    """The zip's files relative to the applet folder; escapes, links and more than
+    :data:`MAX_ZIP_BYTES` unpacked are refused (the skills' careful reader, a lower cap)."""
+    from llmos.skills.spec import SkillError
+    from llmos.skills.store import read_zip
+
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError) as error:
-        raise AppletError(f"The file is not a zip archive ({error}).") from error
-    with archive:
-        entries = [
-            e
-            for e in archive.infolist()
-            if not e.is_dir() and not e.filename.startswith("__MACOSX/")  # Finder's extras
-        ]
-        if len(entries) > MAX_FILES + 1:
-            raise AppletError(f"The zip holds {len(entries)} files; an applet has {MAX_FILES}.")
-        files: dict[str, bytes] = {}
-        budget = MAX_ZIP_BYTES
-        for entry in entries:
-            files[_safe_name(entry)] = content = _read_entry(archive, entry, budget)
-            budget -= len(content)
+        files = read_zip(data, MAX_ZIP_BYTES)
+    except SkillError as error:
+        raise AppletError(str(error)) from error
     tops = {path.split("/", 1)[0] for path in files}
     if MANIFEST not in files and len(tops) == 1:
         top = tops.pop()
         files = {path[len(top) + 1 :]: content for path, content in files.items()}
     return files
-
-
-def _safe_name(entry: zipfile.ZipInfo) -> str:
-    name = entry.filename
-    if "\\" in name or name.startswith("/") or ".." in name.split("/"):
-        raise AppletError(f"{name}: a zip entry may not leave its folder; nothing was imported.")
-    if (entry.external_attr >> 16) & 0o170000 == 0o120000:
-        raise AppletError(f"{name}: the zip holds a symbolic link; nothing was imported.")
-    return name
-
-
-def _read_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -> bytes:
-    try:
-        with archive.open(entry) as stream:
-            content = stream.read(budget + 1)
-    except (zipfile.BadZipFile, RuntimeError, ValueError, OSError) as error:
-        raise AppletError(f"{entry.filename}: unreadable in the zip ({error}).") from error
-    if len(content) > budget:
-        raise AppletError(
-            f"{entry.filename}: the zip unpacks to more than {MAX_ZIP_BYTES / 1e6:.0f} MB; "
-            "nothing was imported."
-        )
-    return content

@@ -360,10 +360,12 @@ def _candidates(files: dict[str, bytes]) -> list[_Candidate]:
     return sorted(found, key=lambda c: c.root)
 
 
-def read_zip(data: bytes) -> dict[str, bytes]:
+def read_zip(data: bytes, max_bytes: int | None = None) -> dict[str, bytes]:
     """The files of a zip archive, refusing what could escape or explode: paths with ``..`` or
     absolute ones, links, more than :data:`MAX_ZIP_ENTRIES` entries or
-    :data:`MAX_ZIP_BYTES` unpacked (counted while reading, not trusted from the headers)."""
+    ``max_bytes`` (default :data:`MAX_ZIP_BYTES`) unpacked (counted while reading, not trusted
+    from the headers)."""
+    max_bytes = MAX_ZIP_BYTES if max_bytes is None else max_bytes
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError) as error:
@@ -375,12 +377,12 @@ def read_zip(data: bytes) -> dict[str, bytes]:
                 f"The zip holds {len(entries):,} entries; at most {MAX_ZIP_ENTRIES:,} are read."
             )
         files: dict[str, bytes] = {}
-        budget = MAX_ZIP_BYTES
+        budget = max_bytes
         for entry in entries:
             if entry.is_dir() or entry.filename.startswith("__MACOSX/"):
                 continue
             _check_entry(entry)
-            content = _read_entry(archive, entry, budget)
+            content = _read_entry(archive, entry, budget, max_bytes)
             budget -= len(content)
             files[entry.filename] = content
     return files
@@ -394,7 +396,9 @@ def _check_entry(entry: zipfile.ZipInfo) -> None:
         raise SkillError(f"{name}: the zip holds a symbolic link; nothing was imported.")
 
 
-def _read_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -> bytes:
+def _read_entry(
+    archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int, max_bytes: int
+) -> bytes:
     try:
         with archive.open(entry) as stream:
             content = stream.read(budget + 1)
@@ -402,7 +406,7 @@ def _read_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -
         raise SkillError(f"{entry.filename}: unreadable in the zip ({error}).") from error
     if len(content) > budget:
         raise SkillError(
-            f"{entry.filename}: the zip unpacks to more than {MAX_ZIP_BYTES:,} bytes; "
+            f"{entry.filename}: the zip unpacks to more than {max_bytes:,} bytes; "
             "nothing was imported."
         )
     return content
