@@ -282,7 +282,7 @@ def measure(runs: int, windows: int) -> dict[str, Any]:
         ],
         "machine": {
             "cpu_count": os.cpu_count(),
-            "load_average_1m": round(os.getloadavg()[0], 2),
+            "load_average_1m": round(os.getloadavg()[0], 2),  # at the end of the run
             "platform": platform.platform(),
             "python": platform.python_version(),
             "chromium": chromium,
@@ -315,6 +315,12 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"  {kind:12} {memory['none_open']['by_type_mb'].get(kind, 0):8.1f} -> {mb:8.1f} MB")
     for item in report["targets"]:
         print(f"{'met   ' if item['met'] else 'MISSED'} {item['target']}: {item['measured_ms']} ms")
+    machine = report["machine"]
+    if machine["load_average_1m"] > (machine["cpu_count"] or 1):
+        print(
+            f"warning: load average {machine['load_average_1m']} on {machine['cpu_count']} CPUs "
+            "(other work was running): timings may be inflated"
+        )
     print(f"written to {RESULTS.relative_to(ROOT)}")
 
 
