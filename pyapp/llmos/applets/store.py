@@ -26,11 +26,10 @@ from llmos.applets.model import (
 )
 from llmos.errors import ExistsError, NotFoundError, PathError, ReadOnlyError
 from llmos.vfs import Vfs, paths
+from llmos.vfs.folders import FolderSwap
 
 USER_DIR = "user/applets"
 SYSTEM_DIR = "system/applets"
-STAGING = f"{USER_DIR}/.staging"  # dot folders are never listed as applets
-ASIDE = f"{USER_DIR}/.previous"
 SYSTEM_DATA = f"{USER_DIR}/.system-data"  # where shipped (read-only) applets keep their data
 DATA = "data"
 MAX_FILES = 200
@@ -69,6 +68,7 @@ class AppletStore:
     def __init__(self, vfs: Vfs) -> None:
         self.vfs = vfs
         self._lock = asyncio.Lock()  # one write at a time: they share the staging folder
+        self._folders = FolderSwap(vfs, USER_DIR, keep=DATA)
 
     # --- reading -----------------------------------------------------------------------------
     async def list(self) -> list[AppletInfo]:
@@ -145,55 +145,13 @@ class AppletStore:
         parse_manifest(manifest.to_json(), name)  # what is written must read back as valid
         clean[MANIFEST] = manifest.to_json().encode("utf-8")
         async with self._lock:
-            await self._replace(name, clean)
-
-    async def _replace(self, name: str, files: dict[str, bytes]) -> None:
-        folder, staged, aside = f"{USER_DIR}/{name}", f"{STAGING}/{name}", f"{ASIDE}/{name}"
-        for leftover in (staged, aside):
-            if await self.vfs.exists(leftover):
-                await self.vfs.delete(leftover)
-        try:
-            for path, data in files.items():
-                await self.vfs.write_bytes(f"{staged}/{path}", data)
-        except BaseException:
-            if await self.vfs.exists(staged):
-                await self.vfs.delete(staged)
-            await self._tidy()
-            raise
-        had_previous = await self.vfs.exists(folder)
-        if had_previous:
-            await self.vfs.rename(folder, aside)
-            if await self.vfs.exists(f"{aside}/{DATA}"):
-                await self.vfs.rename(f"{aside}/{DATA}", f"{staged}/{DATA}")
-        try:
-            await self.vfs.rename(staged, folder)
-        except BaseException:
-            if had_previous:
-                if await self.vfs.exists(f"{staged}/{DATA}"):
-                    await self.vfs.rename(f"{staged}/{DATA}", f"{aside}/{DATA}")
-                await self.vfs.rename(aside, folder)
-            raise
-        if had_previous:
-            await self.vfs.delete(aside)
-        await self._tidy()
+            await self._folders.replace(name, clean)
 
     async def _recover(self) -> None:
-        """Put back a previous version a crash left aside mid-save."""
-        if not await self.vfs.exists(ASIDE):
-            return
-        async with self._lock:
-            for entry in await self.vfs.list(ASIDE):
-                folder = f"{USER_DIR}/{entry.name}"
-                if await self.vfs.exists(folder):
-                    await self.vfs.delete(entry.path)
-                else:
-                    await self.vfs.rename(entry.path, folder)
-            await self._tidy()
-
-    async def _tidy(self) -> None:
-        for helper in (STAGING, ASIDE):
-            if await self.vfs.exists(helper) and not await self.vfs.list(helper):
-                await self.vfs.delete(helper)
+        """Put back a previous version that a crash left aside mid-save."""
+        if await self._folders.needs_recovery():
+            async with self._lock:
+                await self._folders.recover()
 
     async def _user_folder(self, name: str) -> str:
         volume, folder = await self.locate(name)

@@ -30,6 +30,7 @@ from llmos.skills.spec import (
     parse_skill,
 )
 from llmos.vfs import paths
+from llmos.vfs.folders import FolderSwap
 
 if TYPE_CHECKING:
     from llmos.service import OsService
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
     from llmos.vfs import Vfs
 
 SETTINGS_KEY = "skills"
-STAGING = f"{SKILLS_DIR}/.staging"  # dot folders are never listed as skills
-ASIDE = f"{SKILLS_DIR}/.previous"
 MAX_FILES = 500  # per skill
 MAX_ZIP_ENTRIES = 5_000
 MAX_ZIP_BYTES = 50_000_000  # uncompressed, the whole archive
@@ -85,6 +84,7 @@ class SkillStore:
         self.vfs = vfs
         self.settings = settings
         self._lock = asyncio.Lock()  # one save/delete at a time: they share the staging folder
+        self._folders = FolderSwap(vfs, SKILLS_DIR)
 
     # --- state -------------------------------------------------------------------------------
     def _state(self) -> dict[str, list[str]]:
@@ -173,7 +173,9 @@ class SkillStore:
             if files is None and await self.vfs.exists(folder):
                 await self.vfs.write_text(f"{folder}/{SKILL_FILE}", markdown)  # atomic
             else:
-                await self._replace(skill.name, {SKILL_FILE: markdown.encode("utf-8"), **others})
+                await self._folders.replace(
+                    skill.name, {SKILL_FILE: markdown.encode("utf-8"), **others}
+                )
         if trusted:
             await self._set_state(
                 skill.name, disabled=skill.name in self._state()["disabled"], untrusted=False
@@ -181,51 +183,11 @@ class SkillStore:
         else:
             await self._set_state(skill.name, disabled=True, untrusted=True)
 
-    async def _replace(self, name: str, files: dict[str, bytes]) -> None:
-        """Write ``files`` as the whole folder of ``name``: staged, then renamed into place."""
-        folder, staged, aside = _folder(name), f"{STAGING}/{name}", f"{ASIDE}/{name}"
-        for leftover in (staged, aside):
-            if await self.vfs.exists(leftover):
-                await self.vfs.delete(leftover)
-        try:
-            for path, data in files.items():
-                await self.vfs.write_bytes(f"{staged}/{path}", data)
-        except BaseException:
-            if await self.vfs.exists(staged):
-                await self.vfs.delete(staged)
-            await self._tidy()
-            raise
-        had_previous = await self.vfs.exists(folder)
-        if had_previous:
-            await self.vfs.rename(folder, aside)
-        try:
-            await self.vfs.rename(staged, folder)
-        except BaseException:
-            if had_previous:
-                await self.vfs.rename(aside, folder)
-            raise
-        if had_previous:
-            await self.vfs.delete(aside)
-        await self._tidy()
-
     async def _recover(self) -> None:
-        """Put back a previous version that a crash left aside mid-save (moved out, the new
-        one not yet in)."""
-        if not await self.vfs.exists(ASIDE):
-            return
-        async with self._lock:
-            for entry in await self.vfs.list(ASIDE):
-                folder = f"{SKILLS_DIR}/{entry.name}"
-                if await self.vfs.exists(folder):
-                    await self.vfs.delete(entry.path)
-                else:
-                    await self.vfs.rename(entry.path, folder)
-            await self._tidy()
-
-    async def _tidy(self) -> None:
-        for helper in (STAGING, ASIDE):
-            if await self.vfs.exists(helper) and not await self.vfs.list(helper):
-                await self.vfs.delete(helper)
+        """Put back a previous version that a crash left aside mid-save."""
+        if await self._folders.needs_recovery():
+            async with self._lock:
+                await self._folders.recover()
 
     async def delete(self, name: str) -> None:
         folder = _folder(name)
