@@ -1,5 +1,5 @@
 """UI entry point: wires the boot progress bar, explorer/editor, console, chat, settings, the
-memory panel and the skills panel."""
+memory panel, the skills panel and the desktop's applets."""
 
 import asyncio
 
@@ -8,6 +8,7 @@ from js import document, window
 from llmos.ui import bridge, dom
 from llmos.ui.chat import Chat
 from llmos.ui.console import Console
+from llmos.ui.desktop import Desktop
 from llmos.ui.files import Files
 from llmos.ui.memory import MemoryPanel
 from llmos.ui.settings import SettingsPanel
@@ -17,6 +18,7 @@ files = Files()
 console = Console()
 chat = Chat()
 settings = SettingsPanel()
+desktop = Desktop()
 
 
 async def open_file(path):
@@ -72,6 +74,7 @@ def on_event(name, data):
         files.enable()
         asyncio.create_task(start_files())
         asyncio.create_task(start_chat())
+        desktop.spawn(desktop.start())
     elif name.startswith("chat.") or name.startswith("llm."):
         chat.on_event(name, data)
     elif name.startswith("memory."):
@@ -82,6 +85,8 @@ def on_event(name, data):
         chat.on_event(name, data)
     elif name.startswith("learning.") or name.startswith("skills."):
         skills.on_event(name, data)
+    elif name.startswith("applets."):
+        desktop.on_event(name, data)
     elif name.startswith("sync."):
         settings.sync.on_event(name, data)
     elif name == "llmos.ready":
