@@ -13,6 +13,7 @@ import time
 import zipfile
 
 import pytest
+from llmos.applets.panel import ENABLE_COMMAND
 from playwright.sync_api import FilePayload, FrameLocator, Locator, Page, expect
 
 from e2e.conftest import wait_ready
@@ -256,6 +257,9 @@ def test_oversized_applets_and_zips_get_clear_messages(app: Page) -> None:
     app.locator(".applet-card-row[data-name='huge'] .applet-card").click()
     problem = window(app, "huge").locator(".applet-problem")
     expect(problem).to_contain_text("at most 5 MB")
+    # a Panel applet in a build without Panel says how to enable it, never a blank frame
+    app.locator(".applet-card-row[data-name='loan-calculator'] .applet-card").click()
+    expect(frame(app, "loan-calculator").locator("body")).to_contain_text(ENABLE_COMMAND)
     # export and import round trip of a system applet copy through the card menu
     app.locator(".applet-card-row[data-name='memory-explorer'] .applet-more").click()
     with app.expect_download() as download:

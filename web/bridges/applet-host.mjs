@@ -269,13 +269,25 @@ class AppletWindow {
     this.title.textContent = manifest.title || this.name;
     this.root.setAttribute("aria-label", manifest.title || this.name);
     this.root.dataset.version = String(manifest.version);
-    if (manifest.kind !== "html" || typeof reply.result.html !== "string") {
-      const note = this.host.renderOther?.(this, reply.result);
-      if (!note) this.body.replaceChildren(el("p", "applet-problem", "This applet is not an html applet; this desktop cannot show it yet."));
-      this.showStatus("");
+    if (manifest.kind === "panel") return this.loadPanel(reply);
+    this.render(String(reply.result.html ?? ""));
+    return reply;
+  }
+
+  // A Panel applet: without Panel in the build, its page says how to enable it (static HTML,
+  // rendered like any applet). With Panel, that page needs the Pyodide files over a port, which
+  // this host does not serve yet: say so instead of showing a blank frame.
+  async loadPanel(reply) {
+    const page = await request("applets.panel_page", { name: this.name });
+    this.showStatus("");
+    if (page.ok && page.result.missing.length) {
+      this.render(page.result.html);
       return reply;
     }
-    this.render(reply.result.html);
+    const why = page.ok ? "This build has Panel, but this desktop cannot host Panel applets yet." : page.error.message;
+    const note = el("p", "applet-problem", why);
+    note.setAttribute("role", "alert");
+    this.body.replaceChildren(note);
     return reply;
   }
 
