@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 from llmos.applets.panel import ENABLE_COMMAND
-from playwright.sync_api import FilePayload, FrameLocator, Locator, Page, expect
+from playwright.sync_api import FilePayload, FloatRect, FrameLocator, Locator, Page, expect
 
 from e2e.conftest import wait_ready
 from e2e.test_agent import API_KEY, connect, llm, send
@@ -101,6 +101,45 @@ def create(name: str, html: str, **extra: object) -> tuple[str, str]:
     return ("create_applet", json.dumps(fields | extra))
 
 
+def move_and_resize(app: Page, win: Locator) -> FloatRect:
+    """Move and resize a window with the keyboard and the mouse, maximise and restore it;
+    returns where it ended."""
+    head = win.locator(".applet-head")
+    # keyboard: move by 2 steps, maximise and restore
+    before = win.bounding_box()
+    head.focus()
+    head.press("ArrowRight")
+    head.press("ArrowRight")
+    head.press("Shift+ArrowDown")
+    after = win.bounding_box()
+    assert before
+    assert after
+    assert after["x"] - before["x"] == pytest.approx(32, abs=1)
+    assert after["height"] - before["height"] == pytest.approx(16, abs=1)
+    # the mouse: drag the title bar, drag the corner grip
+    app.mouse.move(after["x"] + 60, after["y"] + 8)
+    app.mouse.down()
+    app.mouse.move(after["x"] + 110, after["y"] + 28, steps=4)
+    app.mouse.up()
+    grip = win.locator(".applet-grip").bounding_box()
+    assert grip
+    app.mouse.move(grip["x"] + 7, grip["y"] + 7)
+    app.mouse.down()
+    app.mouse.move(grip["x"] + 47, grip["y"] + 7, steps=4)
+    app.mouse.up()
+    dragged = win.bounding_box()
+    assert dragged
+    assert (dragged["x"] - after["x"], dragged["y"] - after["y"]) == pytest.approx((50, 20), abs=1)
+    assert dragged["width"] - after["width"] == pytest.approx(40, abs=1)
+    after = dragged
+    head.press("Enter")
+    expect(win).to_have_class(MAXIMISED)
+    head.press("Enter")
+    expect(win).not_to_have_class(MAXIMISED)
+
+    return after
+
+
 def test_agent_builds_an_applet_the_user_uses_and_reload_keeps_it(
     app: Page, llm: ScriptedLLM
 ) -> None:
@@ -126,22 +165,7 @@ def test_agent_builds_an_applet_the_user_uses_and_reload_keeps_it(
     app.locator("#applet-ask-allow").click()
     expect(frame(app, "squares").locator("#out")).to_contain_text("1 4 9 16 25")
 
-    # keyboard: move by 2 steps, maximise and restore
-    head = win.locator(".applet-head")
-    before = win.bounding_box()
-    head.focus()
-    head.press("ArrowRight")
-    head.press("ArrowRight")
-    head.press("Shift+ArrowDown")
-    after = win.bounding_box()
-    assert before
-    assert after
-    assert after["x"] - before["x"] == pytest.approx(32, abs=1)
-    assert after["height"] - before["height"] == pytest.approx(16, abs=1)
-    head.press("Enter")
-    expect(win).to_have_class(MAXIMISED)
-    head.press("Enter")
-    expect(win).not_to_have_class(MAXIMISED)
+    after = move_and_resize(app, win)
 
     # reload: the window is back where it was, and the permission is remembered
     app.reload()
@@ -257,6 +281,13 @@ def test_oversized_applets_and_zips_get_clear_messages(app: Page) -> None:
     app.locator(".applet-card-row[data-name='huge'] .applet-card").click()
     problem = window(app, "huge").locator(".applet-problem")
     expect(problem).to_contain_text("at most 5 MB")
+    # rename from the card's menu: the card and its open window follow
+    app.once("dialog", lambda dialog: dialog.accept("huge-renamed"))
+    app.locator(".applet-card-row[data-name='huge'] .applet-more").click()
+    app.locator("#applet-menu [data-action='rename']").click()
+    expect(app.locator(".applet-card-row[data-name='huge-renamed']")).to_be_visible()
+    expect(window(app, "huge-renamed").locator(".applet-problem")).to_contain_text("at most 5 MB")
+    expect(window(app, "huge")).to_have_count(0)
     # a Panel applet in a build without Panel says how to enable it, never a blank frame
     app.locator(".applet-card-row[data-name='loan-calculator'] .applet-card").click()
     expect(frame(app, "loan-calculator").locator("body")).to_contain_text(ENABLE_COMMAND)
