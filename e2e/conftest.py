@@ -21,15 +21,23 @@ LOCAL_PREFIXES = ("http://127.0.0.1", "data:", "blob:", "about:", "chrome-extens
 
 
 class OffsiteGuard:
-    """Records requests that leave 127.0.0.1 and aborts them."""
+    """Records requests that leave 127.0.0.1 and aborts them. A request the page's CSP blocked
+    (Playwright still reports it, failed with "csp") never reached the network, so it is not
+    counted: that block is the applet sandbox doing its job."""
 
     def __init__(self) -> None:
-        self.offsite: list[str] = []
+        self._issued: list[Any] = []
+        self._routed: list[str] = []
+
+    @property
+    def offsite(self) -> list[str]:
+        issued = [r.url for r in self._issued if r.failure != "csp"]
+        return issued + [url for url in self._routed if url not in issued]
 
     def watch(self, context: BrowserContext) -> BrowserContext:
         def on_request(request: Any) -> None:
             if not request.url.startswith(LOCAL_PREFIXES):
-                self.offsite.append(request.url)
+                self._issued.append(request)
 
         context.on("request", on_request)
         context.route("**/*", self._route)
@@ -39,7 +47,7 @@ class OffsiteGuard:
         if route.request.url.startswith(LOCAL_PREFIXES):
             route.continue_()
         else:
-            self.offsite.append(route.request.url)
+            self._routed.append(route.request.url)
             route.abort()
 
 

