@@ -240,6 +240,8 @@ def test_hostile_broken_and_stuck_applets_leave_the_desktop_working(
     expect(window(app, "broken").locator(".applet-problem")).to_contain_text("froze")
     expect(app.locator("#chat-log")).to_contain_text("Spun.")
     assert "stopped responding" in "\n".join(tool_results(llm))
+    # the kernel shared the frozen process: it moved to a new frame and answers again
+    assert app.evaluate("window.llmos.exec('6*7')")["result"] == "42"
 
     # the desktop still works: the card menu duplicates and deletes (after asking)
     app.locator(".applet-card-row[data-name='broken'] .applet-more").click()

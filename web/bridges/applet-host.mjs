@@ -353,7 +353,7 @@ class AppletWindow {
   }
 
   kill(others = false) {
-    const also = others ? " The other open applets were stopped with it; if the Python kernel stops answering too, reload the page." : "";
+    const also = others ? " The other open applets were stopped with it." : "";
     const text = `"${this.manifest?.title || this.name}" stopped responding (an endless loop?) and was closed.${also}`;
     this.errors.push(`The applet stopped responding for ${HANG_MS / 1000} s (an endless loop?); the desktop closed it.`);
     this.sendReport();
@@ -476,6 +476,8 @@ class AppletHost {
       // is left, so the other applets are stopped too (each can be reloaded).
       for (const win of framed) win.frozenBy(culprit.manifest?.title || culprit.name);
       culprit.kill(framed.length > 0);
+      // The kernel's frame shares that process: boot.mjs gives it a new frame (and process).
+      window.dispatchEvent(new CustomEvent("llmos:sandbox-process-frozen", { detail: { culprit: culprit.name } }));
     }
     for (const win of this.windows.values()) if (win.frame) win.ping();
   }

@@ -89,6 +89,12 @@ const kernel = new KernelHost({
   onProgress: (p) => emit("boot.progress", { room: "kernel", stage: p.stage, pct: p.pct }),
 });
 
+// An applet's endless loop froze the sandbox process the kernel's frame shares (see
+// applet-host.mjs): the kernel moves to a new frame, so Python keeps answering.
+window.addEventListener("llmos:sandbox-process-frozen", (e) => {
+  kernel.recreate(`an applet (${e.detail?.culprit}) froze the sandbox process it shares with the kernel`);
+});
+
 // The OS runs code in the kernel (the agent's execute_python): queued with console runs, output
 // streamed back to the OS worker. Only the OS worker sends these; nothing the kernel sends is
 // ever forwarded to the OS (see kernel-host.mjs).

@@ -234,4 +234,18 @@ export class KernelHost {
   restart() {
     this.port.postMessage({ type: "restart", detail: "restart requested" });
   }
+
+  // Replace the kernel's frame with a new one. Chromium runs the page's sandboxed frames in one
+  // process, so an applet's endless loop freezes this frame too, and the loop only ends when no
+  // frame of that process is left: the applet host removes the applets' frames, this removes
+  // ours, and the new frame starts in a fresh process.
+  async recreate(detail) {
+    if (this.port) this.port.onmessage = null;
+    this.port?.close();
+    this.iframe?.remove();
+    this.iframe = null;
+    this.abortCurrent(`The Python kernel was restarted (${detail}). Your files are safe; variables were reset.`, "KernelRestarted");
+    this.setState("booting", detail);
+    await this.start();
+  }
 }
