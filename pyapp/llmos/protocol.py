@@ -117,6 +117,15 @@ def parse(raw: str | dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def text_param(params: dict[str, Any], name: str, required: bool = True) -> str:
+    """The method parameter ``name``: text, non-empty unless not ``required`` (then "" when
+    absent)."""
+    value = params.get(name, None if required else "")
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ProtocolError(f"The parameter '{name}' must be non-empty text.")
+    return value
+
+
 def request(id: str, method: str, params: dict[str, Any] | None = None) -> Request:
     return {"type": "request", "id": id, "method": method, "params": params or {}}
 

@@ -25,6 +25,7 @@ from llmos.agent.tools import TOOLS, Ask, Delegate, ToolContext
 from llmos.errors import LlmError, NotFoundError, ProtocolError
 from llmos.llm.router import MODES, Mode, Router, classify_turn
 from llmos.llm.types import ChatRequest, LlmEngine, Message, TextDelta, ToolSpec, Usage
+from llmos.protocol import text_param
 
 if TYPE_CHECKING:
     from llmos.memory.host import MemoryHost
@@ -317,13 +318,6 @@ def host(service: OsService) -> AgentHost:
     return service.agent_host
 
 
-def _text(params: dict[str, Any], name: str) -> str:
-    value = params.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise ProtocolError(f"The parameter '{name}' must be non-empty text.")
-    return value
-
-
 # --- chat methods ------------------------------------------------------------------------------
 @method("chat.list")
 async def _chat_list(service: OsService, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -341,7 +335,7 @@ async def _chat_new(service: OsService, params: dict[str, Any]) -> dict[str, Any
 @method("chat.get")
 async def _chat_get(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     agent_host = host(service)
-    conversation = await agent_host.store.load(_text(params, "id"))
+    conversation = await agent_host.store.load(text_param(params, "id"))
     if conversation.id not in agent_host.turns:
         conversation.close_interrupted()  # shown as interrupted; saved so by the next turn
     return conversation.to_dict()
@@ -352,17 +346,17 @@ async def _chat_send(service: OsService, params: dict[str, Any]) -> dict[str, An
     edit = params.get("edit_index")
     if edit is not None and (isinstance(edit, bool) or not isinstance(edit, int)):
         raise ProtocolError("The parameter 'edit_index' must be a whole number.")
-    return await host(service).send(_text(params, "id"), _text(params, "text"), edit)
+    return await host(service).send(text_param(params, "id"), text_param(params, "text"), edit)
 
 
 @method("chat.stop")
 async def _chat_stop(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
-    return {"stopped": await host(service).stop(_text(params, "id"))}
+    return {"stopped": await host(service).stop(text_param(params, "id"))}
 
 
 @method("chat.delete")
 async def _chat_delete(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
-    chat_id = _text(params, "id")
+    chat_id = text_param(params, "id")
     await host(service).delete(chat_id)
     return {"id": chat_id}
 
@@ -370,15 +364,15 @@ async def _chat_delete(service: OsService, params: dict[str, Any]) -> dict[str, 
 @method("chat.rename")
 async def _chat_rename(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     store = host(service).store
-    conversation = await store.load(_text(params, "id"))
-    conversation.title = _title(_text(params, "title"))
+    conversation = await store.load(text_param(params, "id"))
+    conversation.title = _title(text_param(params, "title"))
     await store.save(conversation)
     return conversation.summary()
 
 
 @method("chat.confirm")
 async def _chat_confirm(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
-    future = host(service).asks.get(_text(params, "ask_id"))
+    future = host(service).asks.get(text_param(params, "ask_id"))
     if future is None or future.done():
         raise ProtocolError("That question is no longer waiting for an answer.")
     future.set_result(bool(params.get("allow")))
@@ -436,7 +430,10 @@ async def _llm_settings_set(service: OsService, params: dict[str, Any]) -> dict[
 async def _save_endpoint(service: OsService, settings: dict[str, Any], raw: Any) -> None:
     if not isinstance(raw, dict):
         raise ProtocolError("The endpoint must be an object.")
-    base_url, model = _text(raw, "base_url").strip().rstrip("/"), _text(raw, "model").strip()
+    base_url, model = (
+        text_param(raw, "base_url").strip().rstrip("/"),
+        text_param(raw, "model").strip(),
+    )
     if not base_url.startswith(("http://", "https://")):
         raise ProtocolError("The base URL must start with http:// or https://.")
     endpoint_id = str(raw.get("id") or secrets.token_hex(4))
@@ -495,7 +492,7 @@ async def _llm_test(service: OsService, params: dict[str, Any]) -> dict[str, Any
         if _origin(base_url) != _origin(endpoint["base_url"]):
             key = str(params.get("api_key") or "")  # never send a key to another host
     else:
-        base_url, model = _text(params, "base_url"), str(params.get("model", ""))
+        base_url, model = text_param(params, "base_url"), str(params.get("model", ""))
         key = str(params.get("api_key") or "")
     return await check_endpoint(service.http, base_url, model, key)
 

@@ -29,6 +29,7 @@ from llmos import protocol
 from llmos.applets.model import PERMISSIONS, AppletError, Manifest
 from llmos.applets.store import Applet, AppletStore
 from llmos.errors import LlmosError, NotFoundError, PathError, ProtocolError
+from llmos.protocol import text_param
 from llmos.service import method
 from llmos.vfs import Vfs, paths
 
@@ -125,13 +126,6 @@ def host(service: OsService) -> AppletHost:
     return found
 
 
-def _text(params: dict[str, Any], name: str) -> str:
-    value = params.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise ProtocolError(f"The parameter '{name}' must be non-empty text.")
-    return value
-
-
 # --- the desktop's methods ---------------------------------------------------------------------
 @method("applets.list")
 async def _list(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +134,7 @@ async def _list(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
 
 @method("applets.get")
 async def _get(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
-    applet = await host(service).store.get(_text(params, "name"))
+    applet = await host(service).store.get(text_param(params, "name"))
     key = "html" if applet.manifest.kind == "html" else "code"
     return {"manifest": applet.manifest.to_dict(), "volume": applet.volume, key: applet.entry}
 
@@ -148,7 +142,7 @@ async def _get(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
 @method("applets.rename")
 async def _rename(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     applets = host(service)
-    old, new = _text(params, "name"), _text(params, "new")
+    old, new = text_param(params, "name"), text_param(params, "new")
     manifest = await applets.store.rename(old, new)
     grants = _grants(service)
     if old in grants:
@@ -161,14 +155,14 @@ async def _rename(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
 @method("applets.duplicate")
 async def _duplicate(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     applets = host(service)
-    manifest = await applets.store.duplicate(_text(params, "name"))
+    manifest = await applets.store.duplicate(text_param(params, "name"))
     applets.changed(manifest.name)
     return {"name": manifest.name, "manifest": manifest.to_dict()}
 
 
 @method("applets.delete")
 async def _delete(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
-    applets, name = host(service), _text(params, "name")
+    applets, name = host(service), text_param(params, "name")
     await applets.store.delete(name)
     grants = _grants(service)
     if grants.pop(name, None) is not None:
@@ -179,7 +173,7 @@ async def _delete(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
 
 @method("applets.export")
 async def _export(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
-    name = _text(params, "name")
+    name = text_param(params, "name")
     data = await host(service).store.export_zip(name)
     return {"zip": base64.b64encode(data).decode("ascii"), "name": f"{name}.zip"}
 
@@ -187,7 +181,7 @@ async def _export(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
 @method("applets.import")
 async def _import(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     try:
-        data = base64.b64decode(_text(params, "zip"), validate=True)
+        data = base64.b64decode(text_param(params, "zip"), validate=True)
     except binascii.Error as error:
         raise ProtocolError(f"The parameter 'zip' is not valid base64: {error}.") from error
     applets = host(service)
@@ -198,7 +192,7 @@ async def _import(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
 
 @method("applets.report")
 async def _report(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
-    name, version = _text(params, "name"), params.get("version")
+    name, version = text_param(params, "name"), params.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise ProtocolError("The parameter 'version' must be a whole number.")
     errors = params.get("errors") or []
@@ -234,10 +228,10 @@ def _permission(tool: str) -> str:
 @method("applets.grant")
 async def _grant(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     """Allow (or stop allowing) applet ``name`` to use ``tool`` (a tool or permission name)."""
-    name, allow = _text(params, "name"), params.get("allow")
+    name, allow = text_param(params, "name"), params.get("allow")
     if not isinstance(allow, bool):
         raise ProtocolError("The parameter 'allow' must be true or false.")
-    permission = _permission(_text(params, "tool"))
+    permission = _permission(text_param(params, "tool"))
     await host(service).store.locate(name)
     grants = _grants(service)
     allowed = set(grants.get(name, []))
@@ -272,7 +266,7 @@ def _needed(applet: Applet, tool: str) -> str | dict[str, Any]:
 
 @method("applets.call")
 async def _call(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
-    name, tool = _text(params, "name"), _text(params, "tool")
+    name, tool = text_param(params, "name"), text_param(params, "tool")
     arguments = params.get("arguments") or {}
     if not isinstance(arguments, dict):
         raise ProtocolError("The parameter 'arguments' must be an object.")

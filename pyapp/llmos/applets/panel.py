@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from llmos.applets.model import Manifest
 from llmos.errors import ProtocolError
 from llmos.platform import in_browser
+from llmos.protocol import text_param
 from llmos.service import method
 
 if TYPE_CHECKING:
@@ -263,9 +264,7 @@ async def _panel_page(service: OsService, params: dict[str, Any]) -> dict[str, A
     # Here, not at the top: applets.methods may come to import this module.
     from llmos.applets.methods import host
 
-    name = params.get("name")
-    if not isinstance(name, str) or not name:
-        raise ProtocolError("The parameter 'name' must be non-empty text.")
+    name = text_param(params, "name")
     applet = await host(service).store.get(name)
     if applet.manifest.kind != "panel":
         raise ProtocolError(f"'{name}' is an {applet.manifest.kind} applet, not a Panel one.")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from llmos.errors import InputError, NotFoundError, ProtocolError
 from llmos.learning.host import learning
 from llmos.learning.proposals import Proposal, now
+from llmos.protocol import text_param
 from llmos.service import method
 
 if TYPE_CHECKING:
@@ -28,16 +29,9 @@ MAX_TRACES = 500
 PROVENANCE = ("llmos-sources", "llmos-successes", "llmos-version", "llmos-created", "llmos-origin")
 
 
-def _text(params: dict[str, Any], name: str) -> str:
-    value = params.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise ProtocolError(f"The parameter '{name}' must be non-empty text.")
-    return value
-
-
 @method("chat.feedback")
 async def _feedback(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
-    chat, index, value = _text(params, "chat"), params.get("index"), params.get("value")
+    chat, index, value = text_param(params, "chat"), params.get("index"), params.get("value")
     if isinstance(index, bool) or not isinstance(index, int):
         raise ProtocolError("The parameter 'index' must be the index of your message.")
     if value not in ("up", "down", "none"):
@@ -88,7 +82,7 @@ async def _proposals(service: OsService, params: dict[str, Any]) -> dict[str, An
 @method("learning.accept")
 async def _accept(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     host = learning(service)
-    proposal = await _pending(service, _text(params, "id"))
+    proposal = await _pending(service, text_param(params, "id"))
     edited = params.get("markdown")
     if edited is not None and not isinstance(edited, str):
         raise ProtocolError("The parameter 'markdown' must be the SKILL.md text.")
@@ -138,7 +132,7 @@ async def _apply(service: OsService, proposal: Proposal, edited: str | None) -> 
 @method("learning.reject")
 async def _reject(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     host = learning(service)
-    proposal = await _pending(service, _text(params, "id"))
+    proposal = await _pending(service, text_param(params, "id"))
     proposal.status, proposal.decided = "rejected", now()
     await host.proposals.save(proposal)
     await host.log.add(

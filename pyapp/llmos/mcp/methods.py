@@ -12,19 +12,12 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from llmos.errors import ProtocolError
 from llmos.mcp.remote import servers
+from llmos.protocol import text_param
 from llmos.service import method
 
 if TYPE_CHECKING:
     from llmos.service import OsService
-
-
-def _text(params: dict[str, Any], name: str, required: bool = True) -> str:
-    value = params.get(name, "")
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise ProtocolError(f"The parameter '{name}' must be non-empty text.")
-    return value
 
 
 @method("mcp.servers.list")
@@ -35,22 +28,22 @@ async def _list(service: OsService, params: dict[str, Any]) -> list[dict[str, An
 @method("mcp.servers.add")
 async def _add(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     return await servers(service).add(
-        _text(params, "name"),
-        _text(params, "url"),
-        _text(params, "token", required=False),
-        _text(params, "headers", required=False),
+        text_param(params, "name"),
+        text_param(params, "url"),
+        text_param(params, "token", required=False),
+        text_param(params, "headers", required=False),
     )
 
 
 @method("mcp.servers.update")
 async def _update(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     changes = {k: v for k, v in params.items() if k != "id"}
-    return await servers(service).update(_text(params, "id"), changes)
+    return await servers(service).update(text_param(params, "id"), changes)
 
 
 @method("mcp.servers.remove")
 async def _remove(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
-    server_id = _text(params, "id")
+    server_id = text_param(params, "id")
     await servers(service).remove(server_id)
     return {"id": server_id}
 

@@ -16,19 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from llmos import protocol
 from llmos.errors import NotFoundError, ProtocolError
+from llmos.protocol import text_param
 from llmos.service import method
 from llmos.skills.spec import SKILL_FILE, load_reference, parse_skill
 from llmos.skills.store import EXPORT_NAME, SkillInfo, SkillStore, skill_store
 
 if TYPE_CHECKING:
     from llmos.service import OsService
-
-
-def _text(params: dict[str, Any], name: str) -> str:
-    value = params.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise ProtocolError(f"The parameter '{name}' must be non-empty text.")
-    return value
 
 
 def _bytes(value: object, what: str) -> bytes:
@@ -73,7 +67,7 @@ async def _list(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
 @method("skills.get")
 async def _get(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     store = skill_store(service)
-    name = _text(params, "name")
+    name = text_param(params, "name")
     info = next((i for i in await store.list() if i.name == name), None)
     if info is None:
         raise NotFoundError(f"There is no skill '{name}'.")
@@ -84,7 +78,7 @@ async def _get(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
 @method("skills.save")
 async def _save(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     store = skill_store(service)
-    name, markdown = _text(params, "name"), _text(params, "markdown")
+    name, markdown = text_param(params, "name"), text_param(params, "markdown")
     await load_reference()
     skill = parse_skill(markdown)
     existed = await store.vfs.exists(f"user/skills/{name}/{SKILL_FILE}")
@@ -113,7 +107,7 @@ async def _rename(store: SkillStore, old: str, markdown: str) -> None:
 
 @method("skills.delete")
 async def _delete(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
-    name = _text(params, "name")
+    name = text_param(params, "name")
     await skill_store(service).delete(name)
     _changed(service, name)
     return {"name": name}
@@ -121,7 +115,7 @@ async def _delete(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
 
 @method("skills.enable")
 async def _enable(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
-    name = _text(params, "name")
+    name = text_param(params, "name")
     enabled = params.get("enabled")
     if not isinstance(enabled, bool):
         raise ProtocolError("The parameter 'enabled' must be true or false.")
