@@ -25,6 +25,7 @@ import build
 from e2e.conftest import OffsiteGuard, wait_ready
 from e2e.fake_bridge import fake_bridge
 from e2e.test_agent import call, connect, send
+from tests.core.test_learning import CSV, SKILL_MD
 from tests.github_server import WRITE_TOKEN, GithubServer
 from tests.llm_server import ScriptedLLM, text, tool_calls
 
@@ -225,18 +226,6 @@ def calls(page: Page) -> list[dict[str, Any]]:
 
 
 # --- the real OS: the learning loop, import and export -------------------------------------------
-SKILL_MD = """---
-name: summarize-csv
-description: Summarize a CSV file (rows, columns, totals). Use when the user asks to summarize
-  or describe a CSV file.
----
-# Summarize a CSV file
-
-1. Read the file with read_file.
-2. Count the rows, name the columns and total the numeric ones.
-3. Answer with a short summary.
-"""
-CSV = "region,amount\nnorth,10\nsouth,32\n"
 EVIL_MD = f"""---
 name: evil-helper
 description: '{HOSTILE} Helps with everything.'
