@@ -127,6 +127,35 @@ async def test_save_get_and_list_on_every_backend(storage: Storage) -> None:
     assert [e.name for e in await store.vfs.list("user/applets")] == ["unit-converter"]
 
 
+async def test_an_svg_icon_file_is_listed_as_an_image_url_an_emoji_or_missing_one_is_not() -> None:
+    import base64
+
+    from llmos.applets.store import MAX_ICON_BYTES
+
+    store = new_store()
+    logo = b'<svg xmlns="http://www.w3.org/2000/svg"><circle r="4"/></svg>'
+    await store.save(
+        manifest(icon="assets/logo.svg"), {"index.html": PAGE, "assets/logo.svg": logo}
+    )
+    for name, icon, files in (
+        ("emoji", "📏", {}),
+        ("gone", "assets/none.svg", {}),
+        ("huge", "big.svg", {"big.svg": b"<svg>" + b" " * MAX_ICON_BYTES + b"</svg>"}),
+        ("climbs", "../unit-converter/assets/logo.svg", {}),
+    ):
+        await store.save(manifest(name=name, icon=icon), {"index.html": PAGE, **files})
+    urls = {i.name: i.to_dict()["icon_url"] for i in await store.list()}
+    expected = "data:image/svg+xml;base64," + base64.b64encode(logo).decode()
+    assert urls == {
+        "unit-converter": expected,
+        "emoji": None,
+        "gone": None,
+        "huge": None,
+        "climbs": None,
+    }
+    assert (await store.get("unit-converter")).icon_url == expected
+
+
 async def test_a_broken_applet_is_listed_with_its_problem_the_rest_unaffected() -> None:
     store = new_store()
     await store.save(manifest(), {"index.html": PAGE})

@@ -1,13 +1,14 @@
 """The ``applets.*`` OS methods (registered on import; ``PLUGINS``) and the host side of the
 bridge an applet uses to call LLMos tools.
 
-``applets.list`` -> ``{applets: [info]}`` (broken ones with their ``problem``);
-``applets.get {name}`` -> ``{manifest, volume, html | code}``; ``applets.rename {name, new}``;
-``applets.duplicate {name}``; ``applets.delete {name}``; ``applets.export {name}`` -> ``{zip,
-name}``; ``applets.import {zip}``; ``applets.grant {name, tool, allow}``; ``applets.call {name,
-tool, arguments}`` -> an MCP ``CallToolResult``; ``applets.report {name, version, errors,
-painted_ms}`` (the desktop, after rendering a version). Changes are announced as
-``applets.changed``; ``applets.open {name, version}`` asks the desktop to show a version.
+``applets.list`` -> ``{applets: [info]}`` (broken ones with their ``problem``, an .svg icon as
+``icon_url``); ``applets.get {name}`` -> ``{manifest, volume, icon_url, html | code}``;
+``applets.rename {name, new}``; ``applets.duplicate {name}``; ``applets.delete {name}``;
+``applets.export {name}`` -> ``{zip, name}``; ``applets.import {zip}``; ``applets.grant {name,
+tool, allow}``; ``applets.call {name, tool, arguments}`` -> an MCP ``CallToolResult``;
+``applets.report {name, version, errors, painted_ms}`` (the desktop, after rendering a version).
+Changes are announced as ``applets.changed``; ``applets.open {name, version}`` asks the desktop
+to show a version.
 
 An applet may call a tool only when its manifest asks for the permission AND the user granted
 it (setting ``applets.grants`` ``{name: [permission]}``); shipped applets have what their
@@ -136,7 +137,12 @@ async def _list(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
 async def _get(service: OsService, params: dict[str, Any]) -> dict[str, Any]:
     applet = await host(service).store.get(text_param(params, "name"))
     key = "html" if applet.manifest.kind == "html" else "code"
-    return {"manifest": applet.manifest.to_dict(), "volume": applet.volume, key: applet.entry}
+    return {
+        "manifest": applet.manifest.to_dict(),
+        "volume": applet.volume,
+        "icon_url": applet.icon_url,
+        key: applet.entry,
+    }
 
 
 @method("applets.rename")

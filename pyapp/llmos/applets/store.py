@@ -10,6 +10,7 @@ problem, so one bad applet never hides the others.
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import zipfile
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ SYSTEM_DIR = "system/applets"
 SYSTEM_DATA = f"{USER_DIR}/.system-data"  # where shipped (read-only) applets keep their data
 DATA = "data"
 MAX_FILES = 200
+MAX_ICON_BYTES = 100_000  # an .svg icon, shown as an image (an SVG image runs no script)
 MAX_ZIP_BYTES = 2 * MAX_APPLET_BYTES  # unpacked: room for a refusal that names the real limit
 _ZIP_TIME = (2026, 1, 1, 0, 0, 0)  # fixed, so exporting one applet twice gives the same bytes
 
@@ -45,6 +47,7 @@ class AppletInfo:
     volume: str  # "user" or "system"
     manifest: dict[str, Any] | None
     problem: str | None = None
+    icon_url: str | None = None  # a data: URL when the icon is an .svg file of the applet
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +55,7 @@ class AppletInfo:
             "volume": self.volume,
             "manifest": self.manifest,
             "problem": self.problem,
+            "icon_url": self.icon_url,
         }
 
 
@@ -60,6 +64,7 @@ class Applet:
     manifest: Manifest
     entry: str  # the entry file's text: the HTML document or the Panel app's code
     volume: str
+    icon_url: str | None = None
 
 
 class AppletStore:
@@ -83,11 +88,29 @@ class AppletStore:
         return sorted(found.values(), key=lambda i: i.name)
 
     async def _info(self, name: str, volume: str) -> AppletInfo:
+        folder = f"{_root(volume)}/{name}"
         try:
-            manifest = await self._manifest(f"{_root(volume)}/{name}", name)
+            manifest = await self._manifest(folder, name)
         except (AppletError, NotFoundError, PathError) as error:
             return AppletInfo(name, volume, None, str(error))
-        return AppletInfo(name, volume, manifest.to_dict())
+        return AppletInfo(
+            name, volume, manifest.to_dict(), icon_url=await self._icon(folder, manifest)
+        )
+
+    async def _icon(self, folder: str, manifest: Manifest) -> str | None:
+        """The icon as a ``data:image/svg+xml`` URL when it names an .svg file of the applet
+        (at most :data:`MAX_ICON_BYTES`); None for an emoji, or a file that is not there."""
+        if not manifest.icon.lower().endswith(".svg"):
+            return None
+        try:
+            path = f"{folder}/{paths.normalize(manifest.icon)}"
+            entry = await self.vfs.stat(path)
+            if entry is None or entry.is_dir or entry.size > MAX_ICON_BYTES:
+                return None
+            data = await self.vfs.read_bytes(path)
+        except (NotFoundError, PathError):
+            return None
+        return "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
 
     async def _manifest(self, folder: str, name: str) -> Manifest:
         path = f"{folder}/{MANIFEST}"
@@ -112,7 +135,8 @@ class AppletStore:
             raise AppletError(f"{path} is missing: the manifest names it as the entry.")
         entry = await self.vfs.stat(path)
         check_ui_size(name, entry.size if entry is not None else 0)
-        return Applet(manifest, await self.vfs.read_text(path), volume)
+        text = await self.vfs.read_text(path)
+        return Applet(manifest, text, volume, await self._icon(folder, manifest))
 
     async def ui_files(self, name: str) -> dict[str, bytes]:
         """The applet's files without its data: manifest, entry and assets."""

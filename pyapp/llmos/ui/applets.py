@@ -178,6 +178,21 @@ class AppletCards:
         await self.refresh()
 
 
+def icon(info, cls):
+    """The applet's icon: its .svg file as an image (``icon_url``, a data: URL: an SVG image
+    runs no script and loads nothing), else its emoji; 🧩 when it has neither."""
+    text = str((info.get("manifest") or {}).get("icon") or "🧩")
+    url = info.get("icon_url")
+    if url:
+        glyph = dom.element("img", "", cls)
+        glyph.src = url
+        glyph.alt = ""
+    else:
+        glyph = dom.element("span", "🧩" if text.lower().endswith(".svg") else text, cls)
+        glyph.setAttribute("aria-hidden", "true")
+    return glyph
+
+
 def card(info):
     """One applet's card: a button that opens it and a menu button."""
     manifest = info.get("manifest") or {}
@@ -188,9 +203,7 @@ def card(info):
     problem = info.get("problem")
     button = dom.element("button", "", "applet-card")
     button.type = "button"
-    icon = str(manifest.get("icon") or "🧩")
-    glyph = dom.element("span", "🧩" if icon.endswith(".svg") else icon, "applet-card-icon")
-    glyph.setAttribute("aria-hidden", "true")
+    glyph = icon(info, "applet-card-icon")
     title = dom.element("span", str(manifest.get("title") or name), "applet-card-title")
     button.append(glyph, title)
     if info.get("volume") != "user":
