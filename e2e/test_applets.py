@@ -161,11 +161,27 @@ def test_agent_builds_an_applet_the_user_uses_and_reload_keeps_it(
     assert painted < 2000, painted
     expect(app.locator(".applet-card-row[data-name='squares']")).to_be_visible()
 
-    # first use of execute_python asks; the user allows; the result shows in the applet
+    # first use of execute_python asks; the user denies: the applet gets the refusal, no Python
+    # runs, and this window does not ask again
     frame(app, "squares").locator("#go").click()
     ask = app.locator("#applet-ask")
     expect(ask).to_be_visible()
     expect(ask).to_contain_text("execute_python")
+    app.locator("#applet-ask-deny").click()
+    out = frame(app, "squares").locator("#out")
+    expect(out).to_contain_text("only when you allow it")
+    frame(app, "squares").locator("#out").evaluate("(p) => { p.textContent = 'again'; }")
+    frame(app, "squares").locator("#go").click()
+    expect(out).to_contain_text("only when you allow it")
+    expect(ask).to_be_hidden()
+    assert "1 4 9" not in out.inner_text()
+
+    # reopened, it asks again; the user allows; the result shows in the applet
+    win.get_by_role("button", name="Close squares").click()
+    app.locator(".applet-card-row[data-name='squares'] .applet-card").click()
+    expect(win).to_be_visible()
+    frame(app, "squares").locator("#go").click()
+    expect(ask).to_be_visible()
     app.locator("#applet-ask-allow").click()
     expect(frame(app, "squares").locator("#out")).to_contain_text("1 4 9 16 25")
 
@@ -297,6 +313,25 @@ def test_oversized_applets_and_zips_get_clear_messages(app: Page) -> None:
     # a Panel applet in a build without Panel says how to enable it, never a blank frame
     app.locator(".applet-card-row[data-name='loan-calculator'] .applet-card").click()
     expect(frame(app, "loan-calculator").locator("body")).to_contain_text(ENABLE_COMMAND)
+    # an imported applet's .svg icon shows as an image on its card
+    icon = (
+        "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 8 8'>"
+        "<circle cx='4' cy='4' r='4'/></svg>"
+    )
+    drawn = io.BytesIO()
+    with zipfile.ZipFile(drawn, "w") as archive:
+        archive.writestr("manifest.json", json.dumps(manifest | {"name": "dot", "icon": "dot.svg"}))
+        archive.writestr("index.html", "<!doctype html><p>dot</p>")
+        archive.writestr("dot.svg", icon)
+    dot: FilePayload = {
+        "name": "dot.zip",
+        "mimeType": "application/zip",
+        "buffer": drawn.getvalue(),
+    }
+    app.locator("#applet-zip").set_input_files(files=[dot])
+    glyph = app.locator(".applet-card-row[data-name='dot'] img.applet-card-icon")
+    expect(glyph).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;base64,"))
+    assert glyph.evaluate("(img) => img.complete && img.naturalWidth") > 0
     # export and import round trip of a system applet copy through the card menu
     app.locator(".applet-card-row[data-name='memory-explorer'] .applet-more").click()
     with app.expect_download() as download:
