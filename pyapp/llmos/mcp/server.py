@@ -79,6 +79,10 @@ APPLET_PREFIX = "ui://llmos/"
 APPLET_TOOL_PREFIX = "show_applet_"
 MCP_APP_MIME = "text/html;profile=mcp-app"  # @modelcontextprotocol/ext-apps RESOURCE_MIME_TYPE
 NO_ARGUMENTS: dict[str, Any] = {"type": "object", "properties": {}}
+# An applet's ``_meta.ui`` (resource and contents): it reaches no other origin (an empty ``csp``
+# keeps the spec's no-network default explicit for hosts that audit it) and, having no frame of
+# its own, asks the host for a border.
+APPLET_UI_META: dict[str, Any] = {"csp": {}, "prefersBorder": True}
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 # One message's cap on stdio: the SDK's cap on an HTTP request body (answered there with 413).
 MAX_MESSAGE_CHARS = DEFAULT_MAX_REQUEST_BODY_SIZE
@@ -215,6 +219,7 @@ class LlmosMcpServer(MCPServer[Any]):
                 title=applet.title,
                 description=applet.description,
                 mime_type=MCP_APP_MIME,
+                _meta={"ui": APPLET_UI_META},
             )
             for applet in await self._html_applets()
         ]
@@ -260,12 +265,14 @@ class LlmosMcpServer(MCPServer[Any]):
         return [ReadResourceContents(content=skill.to_markdown(), mime_type="text/markdown")]
 
     async def _read_applet(self, uri: str) -> list[ReadResourceContents]:
-        """An html applet's page, whole: what an MCP Apps host renders in its sandbox."""
+        """An html applet's page, whole, with its ``_meta.ui``: what an MCP Apps host renders in
+        its sandbox."""
         applet = await self._html_applet(uri.removeprefix(APPLET_PREFIX))
         if applet is None:
             raise ResourceError(f"Unknown resource {uri}: no html applet is called that.")
         page = (await AppletStore(self._ctx.vfs).get(applet.name)).entry
-        return [ReadResourceContents(content=page, mime_type=MCP_APP_MIME)]
+        meta = {"ui": APPLET_UI_META}
+        return [ReadResourceContents(content=page, mime_type=MCP_APP_MIME, meta=meta)]
 
 
 def _applet_tool(applet: Manifest) -> MCPTool:
