@@ -230,6 +230,10 @@ def test_official_host_renders_llmos_applets_and_forwards_their_tool_calls(
     expect(view.locator("#out")).to_have_text("nothing yet")
     view.locator("#go").click()
     expect(view.locator("#out")).to_contain_text("1 4 9 16 25", timeout=30_000)
+    # the empty _meta.ui.csp leaves the spec's default: the view reaches no server, not even
+    # its own origin (where CORS would not stop it)
+    reach = "(_, url) => fetch(url).then(() => 'reached', () => 'blocked')"
+    assert view.locator("body").evaluate(reach, sandbox) == "blocked"
 
     # a shipped system applet, painted with the server's files
     _show(page, "show_applet_file-viewer")
