@@ -150,14 +150,25 @@ class HostFiles(BaseHTTPRequestHandler):
         """Quiet: the test reads what the page shows."""
 
 
-@pytest.fixture(scope="module")
-def host_port() -> Iterator[int]:
+def _serve_host_files() -> Iterator[int]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), HostFiles)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield int(server.server_address[1])
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def host_port() -> Iterator[int]:
+    """The host page's origin."""
+    yield from _serve_host_files()
+
+
+@pytest.fixture(scope="module")
+def sandbox_port() -> Iterator[int]:
+    """The sandbox proxy's origin: another port, so another origin than the host's."""
+    yield from _serve_host_files()
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +192,7 @@ def mcp_url(
 def _local_only(page: Page, blocked: list[str]) -> None:
     def guard(route: Route) -> None:
         host = urlsplit(route.request.url).hostname
-        if host in ("127.0.0.1", "localhost"):
+        if host == "127.0.0.1":
             route.continue_()
         else:
             blocked.append(route.request.url)
@@ -201,13 +212,13 @@ def _show(page: Page, tool: str) -> dict[str, Any]:
 
 
 def test_official_host_renders_llmos_applets_and_forwards_their_tool_calls(
-    page: Page, host_port: int, mcp_url: str
+    page: Page, host_port: int, sandbox_port: int, mcp_url: str
 ) -> None:
     blocked: list[str] = []
     _local_only(page, blocked)
     page.goto(f"http://127.0.0.1:{host_port}/host.html")
     page.wait_for_function("() => window.mcpHost !== undefined")
-    sandbox = f"http://localhost:{host_port}/sandbox.html"  # another origin than the host's
+    sandbox = f"http://127.0.0.1:{sandbox_port}/sandbox.html"
     listing = page.evaluate("([u, s]) => window.mcpHost.connect(u, s)", [mcp_url, sandbox])
 
     assert listing["server"]["name"] == "llmos"
