@@ -14,13 +14,24 @@
 // answering pings (an endless loop) is closed; Chromium runs sandboxed frames out of process, so
 // the desktop stays responsive meanwhile. Window places are UI state, kept in localStorage.
 //
+// A Panel applet (pyapp/llmos/applets/panel.py) renders its own page, which carries its own CSP
+// (Pyodide needs 'wasm-unsafe-eval'), in the same sandbox. It speaks no JSON-RPC: on load it gets
+// a MessagePort on which it asks for the build's Pyodide files (pyodide-files.mjs serves them,
+// nothing else), answers pings, and says "panel-rendered" or "panel-error". Booting Python
+// blocks its thread for seconds at a time, so it gets a longer grace before it counts as stuck.
+//
 // window.llmosApplets: open(name), restore(), close(name), isOpen(name), openNames(),
 // exportDownload(name), importZip(file); each resolves to JSON text ({ok, result | error}).
+
+import { servePyodideFile } from "./pyodide-files.mjs";
 
 const PROTOCOL_VERSION = "2026-01-26";
 const STORE_KEY = "llmos-desktop-windows";
 const PING_MS = 1000;
 const HANG_MS = 5000; // no answer to pings for this long: the applet is stuck, close it
+const STALLED_MS = 3 * PING_MS; // a window closed after missing this many pings was stuck
+const PANEL_HANG_MS = 20_000; // the same for a Panel page, whose Python boots in long steps
+const BASE = new URL("../", import.meta.url); // the site's root, where pyodide/ is
 const REPORT_SETTLE_MS = 300; // errors thrown just after the first paint go into the report
 const CSP = [
   "default-src 'none'",
@@ -137,7 +148,9 @@ class AppletWindow {
     this.name = name;
     this.place = { x: 80, y: 80, w: 480, h: 360, max: false, ...place, name };
     this.denied = new Set();
-    this.frame = null;
+    this.frame = this.port = null;
+    this.panel = false;
+    this.hangMs = HANG_MS;
     this.build();
   }
 
@@ -265,7 +278,7 @@ class AppletWindow {
     }
     const { manifest } = reply.result;
     this.manifest = manifest;
-    this.icon.textContent = /\.svg$/i.test(manifest.icon || "") ? "🧩" : manifest.icon || "🧩";
+    this.showIcon(manifest.icon, reply.result.icon_url);
     this.title.textContent = manifest.title || this.name;
     this.root.setAttribute("aria-label", manifest.title || this.name);
     this.root.dataset.version = String(manifest.version);
@@ -274,30 +287,63 @@ class AppletWindow {
     return reply;
   }
 
+  // An .svg icon file of the applet shows as an image: applets.get gives it as a data: URL,
+  // and an SVG drawn by <img> runs no script and loads nothing. Otherwise the emoji.
+  showIcon(icon, url) {
+    if (typeof url === "string" && url.startsWith("data:image/svg+xml")) {
+      const image = el("img");
+      Object.assign(image, { src: url, alt: "", width: 16, height: 16, decoding: "async" });
+      this.icon.replaceChildren(image);
+    } else {
+      this.icon.textContent = /\.svg$/i.test(icon || "") ? "🧩" : icon || "🧩";
+    }
+  }
+
   // A Panel applet: without Panel in the build, its page says how to enable it (static HTML,
-  // rendered like any applet). With Panel, that page needs the Pyodide files over a port, which
-  // this host does not serve yet: say so instead of showing a blank frame.
+  // rendered like any applet); with Panel, the page that runs the app in Pyodide.
   async loadPanel(reply) {
     const page = await request("applets.panel_page", { name: this.name });
     this.showStatus("");
-    if (page.ok && page.result.missing.length) {
+    if (!page.ok) {
+      const note = el("p", "applet-problem", page.error.message);
+      note.setAttribute("role", "alert");
+      this.body.replaceChildren(note);
+    } else if (page.result.missing.length) {
       this.render(page.result.html);
-      return reply;
+      // The page tells the user; the report tells the agent that made it, so it can change course.
+      const lacks = page.result.missing.join(", ");
+      this.errors.push(`Panel is not in this build (it lacks ${lacks}), so this applet cannot run here; to enable Panel, build LLMos with: ${page.result.enable}`);
+    } else {
+      this.renderPanel(page.result.html);
     }
-    const why = page.ok ? "This build has Panel, but this desktop cannot host Panel applets yet." : page.error.message;
-    const note = el("p", "applet-problem", why);
-    note.setAttribute("role", "alert");
-    this.body.replaceChildren(note);
     return reply;
   }
 
   render(html) {
+    this.newFrame(false).srcdoc = frameDocument(html); // before it is in the page: no about:blank load first
+    this.body.replaceChildren(this.frame);
+  }
+
+  // The page of a Panel app (panel.py app_page), as it is: it brings its own CSP.
+  renderPanel(html) {
+    const frame = this.newFrame(true);
+    frame.addEventListener("load", () => this.connectPanel(frame), { once: true });
+    frame.srcdoc = String(html);
+    this.body.replaceChildren(frame);
+    this.showStatus("Starting Python and Panel…");
+  }
+
+  newFrame(panel) {
+    this.stopFrame();
     const frame = (this.frame = document.createElement("iframe"));
     frame.setAttribute("sandbox", "allow-scripts");
     frame.setAttribute("referrerpolicy", "no-referrer");
     frame.setAttribute("allow", "");
     frame.title = `${this.manifest.title || this.name} (applet)`;
     frame.className = "applet-frame";
+    this.panel = panel;
+    this.hangMs = panel ? PANEL_HANG_MS : HANG_MS;
+    this.filesServed = 0;
     this.errors = [];
     this.reported = false;
     this.started = performance.now();
@@ -311,8 +357,32 @@ class AppletWindow {
     // The page's CSP (frame-src 'none') blocks a frame navigating to a URL; what loads then is
     // an error page, so a second load means the applet tried to leave its document.
     frame.addEventListener("load", () => { if (++loads > 1) this.navigatedAway(); });
-    frame.srcdoc = frameDocument(html); // before it is in the page: no about:blank load first
-    this.body.replaceChildren(frame);
+    return frame;
+  }
+
+  // The Panel page's port: given to this frame only, once it has loaded.
+  connectPanel(frame) {
+    if (frame !== this.frame) return;
+    const channel = new MessageChannel();
+    this.port = channel.port1;
+    this.port.onmessage = (e) => { if (frame === this.frame) this.onPanelMessage(e.data); };
+    frame.contentWindow.postMessage({ type: "llmos-panel-init" }, "*", [channel.port2]);
+  }
+
+  // A message on the Panel page's port: anything but these is ignored.
+  onPanelMessage(m) {
+    this.lastAnswer = performance.now();
+    this.answered = true;
+    if (m?.type === "fetch") {
+      this.filesServed += 1;
+      this.root.dataset.filesServed = String(this.filesServed);
+      servePyodideFile(this.port, m, BASE);
+    } else if (m?.type === "panel-rendered") {
+      this.painted();
+    } else if (m?.type === "panel-error") {
+      this.failed(String(m.message ?? "").slice(0, 2000));
+      if (this.paintedMs === null) this.sendReport(); // the page stops here: nothing will paint
+    }
   }
 
   frozenBy(culprit) {
@@ -333,11 +403,12 @@ class AppletWindow {
   }
 
   stopFrame() {
-    if (this.frame) {
+    if (this.frame && !this.panel) {
       this.post({ jsonrpc: "2.0", method: "ui/resource-teardown", id: "teardown", params: {} });
-      this.frame.remove();
     }
-    this.frame = null;
+    this.port?.close();
+    this.frame?.remove();
+    this.frame = this.port = null;
   }
 
   post(message) {
@@ -345,17 +416,19 @@ class AppletWindow {
   }
 
   ping() {
-    this.post({ jsonrpc: "2.0", id: `ping-${++this.nextPing}`, method: "ping" });
+    if (this.panel) this.port?.postMessage({ type: "ping" });
+    else this.post({ jsonrpc: "2.0", id: `ping-${++this.nextPing}`, method: "ping" });
   }
 
-  hung(now) {
-    return !!this.frame && now - this.lastAnswer > HANG_MS;
+  // Silent for longer than this window's grace: stuck in a loop.
+  hung(now, grace = this.hangMs) {
+    return !!this.frame && now - this.lastAnswer > grace;
   }
 
   kill(others = false) {
     const also = others ? " The other open applets were stopped with it." : "";
     const text = `"${this.manifest?.title || this.name}" stopped responding (an endless loop?) and was closed.${also}`;
-    this.errors.push(`The applet stopped responding for ${HANG_MS / 1000} s (an endless loop?); the desktop closed it.`);
+    this.errors.push(`The applet stopped responding for ${this.hangMs / 1000} s (an endless loop?); the desktop closed it.`);
     this.sendReport();
     this.host.close(this.name, text);
   }
@@ -364,7 +437,7 @@ class AppletWindow {
     if (this.reported || !this.manifest) return;
     this.reported = true;
     const painted = this.paintedMs ?? null;
-    request("applets.report", {
+    this.reportSent = request("applets.report", {
       name: this.name, version: this.manifest.version, errors: this.errors.slice(0, 20), painted_ms: painted,
     });
   }
@@ -387,18 +460,27 @@ class AppletWindow {
 
   onNotification(method, params) {
     if (method === "notifications/llmos/painted") {
-      this.paintedMs = Math.round((performance.now() - this.started) * 10) / 10;
-      this.root.dataset.paintedMs = String(this.paintedMs);
-      this.showStatus(this.errors.length ? this.status.textContent : "");
-      setTimeout(() => this.sendReport(), REPORT_SETTLE_MS);
+      this.painted();
     } else if (method === "notifications/message" && params.level === "error") {
-      const text = String(params.data ?? "").slice(0, 2000);
-      this.errors.push(text);
-      this.root.dataset.errors = String(this.errors.length);
-      this.showStatus(`Error in the applet: ${text}`, true);
+      this.failed(String(params.data ?? "").slice(0, 2000));
     } else if (method === "ui/notifications/size-changed") {
       this.contentSize = { width: Number(params.width) || 0, height: Number(params.height) || 0 };
     }
+  }
+
+  painted() {
+    if (this.paintedMs !== null) return;
+    this.paintedMs = Math.round((performance.now() - this.started) * 10) / 10;
+    this.root.dataset.paintedMs = String(this.paintedMs);
+    this.showStatus(this.errors.length ? this.status.textContent : "");
+    setTimeout(() => this.sendReport(), REPORT_SETTLE_MS);
+  }
+
+  // An error inside the applet: shown (as text) and kept for the report.
+  failed(text) {
+    this.errors.push(text);
+    this.root.dataset.errors = String(this.errors.length);
+    this.showStatus(`Error in the applet: ${text}`, true);
   }
 
   async handle(method, params) {
@@ -453,7 +535,8 @@ class AppletHost {
     this.onClosed = null; // (name, message) -> void, set by the UI
     window.addEventListener("message", (e) => {
       for (const win of this.windows.values()) {
-        if (win.frame && e.source === win.frame.contentWindow) return win.onMessage(e.data);
+        // A Panel page talks on its port only; it may not reach the JSON-RPC bridge's tools.
+        if (win.frame && e.source === win.frame.contentWindow) return win.panel || win.onMessage(e.data);
       }
     });
     setInterval(() => this.watch(), PING_MS);
@@ -471,15 +554,25 @@ class AppletHost {
       for (const win of hung) win.kill();
     } else if (hung.length) {
       framed.sort((a, b) => (a.paintedMs === null) - (b.paintedMs === null) || a.active - b.active);
+      // A booting Panel page silences the process for seconds: wait for its own grace.
+      if (!framed.at(-1).hung(now)) return this.pingAll();
       const culprit = framed.pop();
       // Removing its frame does not stop the loop: the process stays busy while any frame of it
       // is left, so the other applets are stopped too (each can be reloaded).
       for (const win of framed) win.frozenBy(culprit.manifest?.title || culprit.name);
       culprit.kill(framed.length > 0);
-      // The kernel's frame shares that process: boot.mjs gives it a new frame (and process).
-      window.dispatchEvent(new CustomEvent("llmos:sandbox-process-frozen", { detail: { culprit: culprit.name } }));
+      this.processFrozen(culprit);
     }
+    this.pingAll();
+  }
+
+  pingAll() {
     for (const win of this.windows.values()) if (win.frame) win.ping();
+  }
+
+  // The kernel's frame shares that process: boot.mjs gives it a new frame (and process).
+  processFrozen(culprit) {
+    window.dispatchEvent(new CustomEvent("llmos:sandbox-process-frozen", { detail: { culprit: culprit.name } }));
   }
 
   layer() {
@@ -515,7 +608,14 @@ class AppletHost {
   close(name, message = "") {
     const win = this.windows.get(name);
     if (!win) return false;
+    // Closing a frame stuck in a loop before the watchdog did leaves the process it shares with
+    // the other applets and the kernel busy: free them as the watchdog would.
+    const stuck = !message && win.hung(performance.now(), STALLED_MS);
+    for (const other of stuck ? this.windows.values() : []) {
+      if (other !== win && other.frame) other.frozenBy(win.manifest?.title || name);
+    }
     win.stopFrame();
+    if (stuck) this.processFrozen(win);
     win.root.remove();
     this.windows.delete(name);
     this.save();

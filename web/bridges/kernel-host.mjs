@@ -8,6 +8,8 @@
 // kernel is ever passed on to the OS worker. `generation` counts kernel starts: it changes
 // whenever the kernel lost its variables and workspace files.
 
+import { servePyodideFile } from "./pyodide-files.mjs";
+
 const CSP = [
   "default-src 'none'",
   "script-src 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval' blob: data:",
@@ -17,9 +19,6 @@ const CSP = [
 ].join("; ");
 
 const SNAPSHOT_PATH = "pyodide/snapshot.bin"; // served from memory, see snapshot.mjs
-// The only files the kernel may ask for: the Pyodide runtime and wheels, one level under
-// pyodide/. Anything else would let code in the kernel make this page fetch URLs for it.
-const SERVABLE = /^pyodide\/[A-Za-z0-9_+-][A-Za-z0-9._+-]*$/;
 const ESCALATE_MS = 1500; // an interrupt signal not honoured by then is escalated to a restart
 
 const failure = (type, message) => ({
@@ -107,23 +106,14 @@ export class KernelHost {
     }
   }
 
-  async serveFile({ reqId, path }) {
-    try {
-      if (typeof path !== "string" || !SERVABLE.test(path)) throw new Error(`${path}: not a kernel file`);
-      if (path === SNAPSHOT_PATH) {
-        const bytes = await this.snapshot;
-        if (!bytes) throw new Error("no interpreter snapshot");
-        const buffer = bytes.slice().buffer;
-        this.port.postMessage({ type: "file", reqId, buffer }, [buffer]);
-        return;
-      }
-      const response = await fetch(new URL(path, this.base));
-      if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
-      const buffer = await response.arrayBuffer();
-      this.port.postMessage({ type: "file", reqId, buffer }, [buffer]);
-    } catch (error) {
-      this.port.postMessage({ type: "file", reqId, error: String(error?.message ?? error) });
-    }
+  // The kernel may ask only for the Pyodide runtime and wheels (see pyodide-files.mjs).
+  serveFile(request) {
+    return servePyodideFile(this.port, request, this.base, async (path) => {
+      if (path !== SNAPSHOT_PATH) return null;
+      const bytes = await this.snapshot;
+      if (!bytes) throw new Error("no interpreter snapshot");
+      return bytes.slice().buffer;
+    });
   }
 
   onKernelStatus(m) {

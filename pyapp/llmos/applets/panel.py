@@ -12,7 +12,8 @@ page sends ``{type: "fetch", reqId, path}`` (paths ``pyodide/<file>``, the build
 runtime, lock and wheels) and the host answers ``{type: "file", reqId, buffer | error}``. The
 page then loads Panel from the lock, adds Bokeh's and Panel's JavaScript from their installed
 wheels as ``blob:`` scripts, runs the app and renders it. It posts ``{type: "panel-rendered"}`` or
-``{type: "panel-error", message}`` on the port, and shows errors in its status line.
+``{type: "panel-error", message}`` on the port, and shows errors in its status line. It answers
+the host's ``{type: "ping"}`` with ``{type: "pong"}`` (the host's watchdog for endless loops).
 
 ``applets.panel_page {name}`` -> ``{html, missing, enable}``: the page for one applet.
 """
@@ -243,6 +244,7 @@ window.addEventListener("message", (e) => {
   if (e.source !== window.parent || e.data?.type !== "llmos-panel-init" || port) return;
   port = e.ports[0];
   port.onmessage = (m) => {
+    if (m.data?.type === "ping") return port.postMessage({ type: "pong" });
     const p = pending.get(m.data?.reqId);
     if (m.data?.type !== "file" || !p) return;
     pending.delete(m.data.reqId);
