@@ -237,6 +237,9 @@ def test_official_host_renders_llmos_applets_and_forwards_their_tool_calls(
     assert squares["app"] == {"name": "test", "version": "1"}
     assert squares["meta"] == {"csp": {}, "prefersBorder": True}  # read from contents._meta.ui
     assert not squares["result"].get("isError")
+    # this host declared MCP Apps support, so the tool's text says the applet is shown
+    [said] = squares["result"]["content"]
+    assert said["text"] == "Showing the applet 'Squares' (ui://llmos/squares)."
     view = _view(page, "show_applet_squares")
     expect(view.locator("#out")).to_have_text("nothing yet")
     view.locator("#go").click()

@@ -164,9 +164,15 @@ async def _check_applets(client: Client) -> None:
     assert show.title == "Unit converter"
     shows = {t.meta["ui"]["resourceUri"] for t in tools.values() if t.meta and "ui" in t.meta}
     assert shows == set(apps)  # every app has its tool, and every tool's page is listed
+    # this client declared no MCP Apps support: the tool says so instead of "Showing" (the
+    # official host in tests/test_mcp_apps_host.py, which declares it, gets "Showing")
     shown = await client.call_tool("show_applet_unit-converter", {})
     assert not shown.is_error
-    assert _text(shown) == "Showing the applet 'Unit converter' (ui://llmos/unit-converter)."
+    assert _text(shown) == (
+        "'Unit converter' is an interactive LLMos applet (ui://llmos/unit-converter), and this "
+        "client does not render MCP Apps, so it cannot be shown here. What it does: Converts km "
+        "to miles. Open it on the LLMos desktop or in an MCP Apps host."
+    )
     unknown = await client.call_tool("show_applet_broken-applet", {})
     assert unknown.is_error
 
@@ -203,6 +209,14 @@ async def test_stdio_session(workspace: Path, tmp_path: Path, mode: Any) -> None
         expected = "2025-11-25" if mode == "legacy" else mode
         assert client.protocol_version == expected
         await _check_session(client, workspace)
+
+
+async def test_the_server_declares_mcp_apps_to_a_discovering_client(
+    workspace: Path, tmp_path: Path
+) -> None:
+    async with Client(_stdio(workspace, tmp_path)) as client:  # "auto": server/discover
+        extensions = client.server_capabilities.extensions
+        assert extensions == {"io.modelcontextprotocol/ui": {}}
 
 
 async def test_stdio_memory_remembers_and_recalls(workspace: Path, tmp_path: Path) -> None:

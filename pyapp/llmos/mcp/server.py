@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
+from mcp.server.apps import Apps, client_supports_apps
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
@@ -108,6 +109,7 @@ class LlmosMcpServer(MCPServer[Any]):
             + (". The user's Agent Skills are prompts and resources" if ctx.skills else "")
             + ".",
             log_level="WARNING",
+            extensions=[Apps()],  # advertises io.modelcontextprotocol/ui; applets are ours
         )
 
     async def run_stdio_async(self) -> None:
@@ -153,8 +155,8 @@ class LlmosMcpServer(MCPServer[Any]):
         if name.startswith(APPLET_TOOL_PREFIX):
             applet = await self._html_applet(name.removeprefix(APPLET_TOOL_PREFIX))
         if applet is not None:
-            text = f"Showing the applet '{applet.title}' ({APPLET_PREFIX}{applet.name})."
-            return CallToolResult.model_validate({"content": [{"type": "text", "text": text}]})
+            shown = context is not None and client_supports_apps(context)
+            return CallToolResult.model_validate({"content": [_applet_text(applet, shown)]})
         if name not in self._tool_names:
             known = ", ".join(self._tool_names)
             text = f"There is no tool named '{name}' here. Available: {known}."
@@ -287,6 +289,21 @@ def _applet_tool(applet: Manifest) -> MCPTool:
         input_schema=NO_ARGUMENTS,
         _meta={"ui": {"resourceUri": uri}, "ui/resourceUri": uri},
     )
+
+
+def _applet_text(applet: Manifest, shown: bool) -> dict[str, str]:
+    """What an applet's tool answers: to a host that renders MCP Apps, that it shows the
+    applet; to any other client, what the applet is and where it can be opened instead."""
+    uri = f"{APPLET_PREFIX}{applet.name}"
+    if shown:
+        return {"type": "text", "text": f"Showing the applet '{applet.title}' ({uri})."}
+    sentences = [
+        f"'{applet.title}' is an interactive LLMos applet ({uri}), and this client does not "
+        "render MCP Apps, so it cannot be shown here.",
+        f"What it does: {applet.description.rstrip('.')}." if applet.description else "",
+        "Open it on the LLMos desktop or in an MCP Apps host.",
+    ]
+    return {"type": "text", "text": " ".join(s for s in sentences if s)}
 
 
 def _uri(path: str) -> str:
