@@ -105,6 +105,15 @@ def create(name: str, html: str, **extra: object) -> tuple[str, str]:
     return ("create_applet", json.dumps(fields | extra))
 
 
+def zipped(name: str, files: dict[str, str]) -> FilePayload:
+    """A zip of ``files`` as the file picker gets it."""
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return {"name": name, "mimeType": "application/zip", "buffer": data.getvalue()}
+
+
 def move_and_resize(app: Page, win: Locator) -> FloatRect:
     """Move and resize a window with the keyboard and the mouse, maximise and restore it;
     returns where it ended."""
@@ -286,16 +295,8 @@ def test_oversized_applets_and_zips_get_clear_messages(app: Page) -> None:
         )
         assert reply["ok"], reply
     # the user imports a zip of that same 10 MB applet: refused, saying the limit
-    data = io.BytesIO()
-    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("manifest.json", json.dumps(manifest | {"name": "huge-zip"}))
-        archive.writestr("index.html", big)
-    payload: FilePayload = {
-        "name": "huge.zip",
-        "mimeType": "application/zip",
-        "buffer": data.getvalue(),
-    }
-    app.locator("#applet-zip").set_input_files(files=[payload])
+    huge = {"manifest.json": json.dumps(manifest | {"name": "huge-zip"}), "index.html": big}
+    app.locator("#applet-zip").set_input_files(files=[zipped("huge.zip", huge)])
     expect(app.locator("#applet-state")).to_contain_text("nothing was imported")
     # the one already on disk is listed; opening it says why it cannot open
     app.reload()
@@ -318,17 +319,12 @@ def test_oversized_applets_and_zips_get_clear_messages(app: Page) -> None:
         "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 8 8'>"
         "<circle cx='4' cy='4' r='4'/></svg>"
     )
-    drawn = io.BytesIO()
-    with zipfile.ZipFile(drawn, "w") as archive:
-        archive.writestr("manifest.json", json.dumps(manifest | {"name": "dot", "icon": "dot.svg"}))
-        archive.writestr("index.html", "<!doctype html><p>dot</p>")
-        archive.writestr("dot.svg", icon)
-    dot: FilePayload = {
-        "name": "dot.zip",
-        "mimeType": "application/zip",
-        "buffer": drawn.getvalue(),
+    dot = {
+        "manifest.json": json.dumps(manifest | {"name": "dot", "icon": "dot.svg"}),
+        "index.html": "<!doctype html><p>dot</p>",
+        "dot.svg": icon,
     }
-    app.locator("#applet-zip").set_input_files(files=[dot])
+    app.locator("#applet-zip").set_input_files(files=[zipped("dot.zip", dot)])
     glyph = app.locator(".applet-card-row[data-name='dot'] img.applet-card-icon")
     expect(glyph).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;base64,"))
     assert glyph.evaluate("(img) => img.complete && img.naturalWidth") > 0

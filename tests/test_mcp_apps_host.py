@@ -10,8 +10,6 @@ this machine.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +21,7 @@ import pytest
 from playwright.sync_api import FrameLocator, Page, Route, expect
 
 from e2e.test_applets import CLIENT, SQUARES
-from tests.test_mcp_server import LAUNCH, SKILL, _env, _free_port, _wait_until_listening
+from tests.test_mcp_server import SKILL, _env, serving_http
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST_FILES = Path(__file__).resolve().parent / "mcp_apps_host"
@@ -176,17 +174,9 @@ def mcp_url(
     workspace: Path, host_port: int, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A real ``llmos mcp --http`` over the workspace, open to the host page's origin."""
-    port = _free_port()
-    command = [sys.executable, "-c", LAUNCH, "mcp", "--workspace", str(workspace)]
-    command += ["--http", str(port), "--allow-origin", f"http://127.0.0.1:{host_port}"]
     env = _env(tmp_path_factory.mktemp("apps-host-env"))
-    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
-    try:
-        _wait_until_listening(server, port)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.terminate()
-        server.communicate(timeout=10)
+    with serving_http(workspace, env, "--allow-origin", f"http://127.0.0.1:{host_port}") as url:
+        yield url
 
 
 def _local_only(page: Page, blocked: list[str]) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -290,14 +291,15 @@ def _wait_until_listening(server: subprocess.Popen[bytes], port: int) -> None:
     raise AssertionError(f"llmos mcp --http did not listen on {port} within 30 s")
 
 
-@pytest.fixture
-def http_server(workspace: Path, tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def serving_http(workspace: Path, env: dict[str, str], *options: str) -> Iterator[str]:
+    """A real ``llmos mcp --http`` over ``workspace`` on a free port, with ``options``; yields
+    its URL, and checks on the way out that the token never reached its stderr."""
     port = _free_port()
     command = [sys.executable, "-c", LAUNCH, "mcp", "--workspace", str(workspace)]
-    command += ["--http", str(port), "--allow-origin", ALLOWED]  # a bare port: 127.0.0.1
-    command += ["--token-env", "LLMOS_TEST_MCP_TOKEN"]
-    env = _env(tmp_path, LLMOS_TEST_MCP_TOKEN=TOKEN)
-    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [*command, "--http", str(port), *options], env=env, stderr=subprocess.PIPE
+    )
     try:
         _wait_until_listening(server, port)
         yield f"http://127.0.0.1:{port}/mcp"
@@ -305,6 +307,14 @@ def http_server(workspace: Path, tmp_path: Path) -> Iterator[str]:
         server.terminate()
         _, stderr = server.communicate(timeout=10)
         assert TOKEN.encode() not in stderr
+
+
+@pytest.fixture
+def http_server(workspace: Path, tmp_path: Path) -> Iterator[str]:
+    env = _env(tmp_path, LLMOS_TEST_MCP_TOKEN=TOKEN)
+    options = ("--allow-origin", ALLOWED, "--token-env", "LLMOS_TEST_MCP_TOKEN")  # a bare port
+    with serving_http(workspace, env, *options) as url:
+        yield url
 
 
 @pytest.mark.parametrize("mode", REVISIONS)
