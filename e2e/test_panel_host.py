@@ -21,7 +21,7 @@ from typing import Any
 import llmos
 from llmos.applets.model import parse_manifest
 from llmos.applets.panel import APP_CSP, ENABLE_COMMAND, app_page
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import FrameLocator, Locator, Page, expect
 
 from e2e.test_agent import connect, llm, send
 from e2e.test_applets import tool_results, window
@@ -96,6 +96,18 @@ addEventListener("message", (e) => {
 </script></body></html>"""
 ).replace("CSP", APP_CSP)
 
+# A Panel page that says it has rendered when the user clicks (as write_doc would, done).
+RENDERED = """<!doctype html><html><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="CSP"></head><body><button id="go">go</button>
+<script>
+addEventListener("message", (e) => {
+  if (e.data?.type !== "llmos-panel-init") return;
+  const port = e.ports[0];
+  port.onmessage = (m) => { if (m.data?.type === "ping") port.postMessage({ type: "pong" }); };
+  document.getElementById("go").onclick = () => port.postMessage({ type: "panel-rendered" });
+});
+</script></body></html>""".replace("CSP", APP_CSP)
+
 ICON = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
     '<circle cx="8" cy="8" r="7" fill="#3a7"/></svg>'
@@ -126,9 +138,14 @@ def window_state(app: Page, name: str) -> Any:
 def open_loan_window(app: Page) -> Locator:
     app.locator(f".applet-card-row[data-name='{LOAN}'] .applet-card").click()
     win = window(app, LOAN)
-    frame = app.frame_locator(f".applet-window[data-applet='{LOAN}'] iframe")
-    expect(frame.locator("body")).to_contain_text(ENABLE_COMMAND)  # this build has no Panel
+    expect(loan_frame(app).locator("body")).to_contain_text(
+        ENABLE_COMMAND
+    )  # this build has no Panel
     return win
+
+
+def loan_frame(app: Page) -> FrameLocator:
+    return app.frame_locator(f".applet-window[data-applet='{LOAN}'] iframe")
 
 
 def served_pyodide_requests(app: Page) -> list[str]:
@@ -149,8 +166,7 @@ def test_the_desktop_boots_a_panel_page_from_served_files_and_contains_it(app: P
         f"Error in the applet: Panel is not in this build: {ENABLE_COMMAND}", timeout=60_000
     )
     boot_s = time.monotonic() - started
-    frame = app.frame_locator(f".applet-window[data-applet='{LOAN}'] iframe")
-    expect(frame.get_by_role("status")).to_have_text(
+    expect(loan_frame(app).get_by_role("status")).to_have_text(
         f"This Panel app failed: Panel is not in this build: {ENABLE_COMMAND}"
     )
     served = int(win.get_attribute("data-files-served") or 0)
@@ -164,12 +180,17 @@ def test_the_desktop_boots_a_panel_page_from_served_files_and_contains_it(app: P
     assert state["sandbox"] == "allow-scripts"  # an opaque origin: no same-origin access
     print(f"Pyodide in the applet frame: {boot_s:.1f} s to its error, {served} files served")
 
-    # A hostile page gets only Pyodide files, no bridge, no access to the desktop; its "error"
-    # shows as text.
     requested.clear()
+    hostile_page_gets_only_pyodide_files(app, win, requested)
+    rendered_counts_as_painted(app, win)
+    stuck_page_closes_and_the_kernel_answers(app, win)
+
+
+def hostile_page_gets_only_pyodide_files(app: Page, win: Locator, requested: list[str]) -> None:
+    """No bridge, no access to the desktop, nothing but pyodide/<file>; its "error" is text."""
     paths = json.dumps(["pyodide/pyodide-lock.json", *REFUSED])
     render_panel(app, LOAN, HOSTILE.replace("CSP", APP_CSP).replace("PATHS", paths))
-    out = frame.locator("#out")
+    out = loan_frame(app).locator("#out")
     expect(out).to_contain_text("replies")
     seen = json.loads(out.inner_text())
     assert seen["found"] == {
@@ -186,8 +207,22 @@ def test_the_desktop_boots_a_panel_page_from_served_files_and_contains_it(app: P
     expect(win.locator(".applet-status")).to_have_text("Error in the applet: <b>bold</b> is text")
     expect(win.locator(".applet-status b")).to_have_count(0)
 
-    # A page stuck in a loop: the desktop keeps answering; closing it frees the frame, and the
-    # kernel, which shared its process, answers again.
+
+def rendered_counts_as_painted(app: Page, win: Locator) -> None:
+    """The window's progress line goes; the report is clean."""
+    render_panel(app, LOAN, RENDERED)
+    expect(win.locator(".applet-status")).to_have_text("Starting Python and Panel…")
+    loan_frame(app).locator("#go").click()
+    expect(win.locator(".applet-status")).to_be_hidden()
+    state = window_state(app, LOAN)
+    assert state["errors"] == []
+    assert state["report"]["ok"], state["report"]
+    assert float(win.get_attribute("data-painted-ms") or "nan") > 0
+
+
+def stuck_page_closes_and_the_kernel_answers(app: Page, win: Locator) -> None:
+    """The desktop keeps answering; closing the window frees the frame, and the kernel, which
+    shared its process, answers again."""
     render_panel(app, LOAN, SPIN)
     expect(win).to_have_attribute("data-files-served", "1")
     box = app.locator("#console-in")
@@ -198,7 +233,7 @@ def test_the_desktop_boots_a_panel_page_from_served_files_and_contains_it(app: P
     # silent past the html applets' 5 s limit, it is still open: a Panel page booting Python
     # blocks for seconds and gets a longer grace
     app.wait_for_function(f"{HOST}.windows.get('{LOAN}').hung(performance.now(), 6500)")
-    expect(app.locator(f".applet-window[data-applet='{LOAN}'] iframe")).to_have_count(1)
+    expect(win.locator("iframe")).to_have_count(1)
     win.get_by_role("button", name=f"Close {LOAN}").click()
     expect(win).to_have_count(0)
     assert app.evaluate("document.querySelectorAll('iframe.applet-frame').length") == 0
