@@ -126,6 +126,8 @@ def render_panel(app: Page, name: str, html: str) -> None:
 
 
 def window_state(app: Page, name: str) -> Any:
+    """What the window holds: its errors, the OS's answer to its applets.report, its sandbox."""
+    app.wait_for_function(f"name => {HOST}.windows.get(name).reportSent", arg=name)
     return app.evaluate(
         f"""async (name) => {{
         const win = {HOST}.windows.get(name);

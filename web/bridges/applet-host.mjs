@@ -346,6 +346,7 @@ class AppletWindow {
     this.filesServed = 0;
     this.errors = [];
     this.reported = false;
+    this.reportSent = null; // the OS's answer to applets.report, once sent
     this.started = performance.now();
     this.lastAnswer = this.started;
     this.pending = new Map();
