@@ -83,6 +83,17 @@ const probe = async (name, fn) => {
 document.getElementById("away").onclick = () => { location.href = "http://example.com/away"; };
 </script></body></html>"""
 
+# A view that never initializes: the host must send it no JSON-RPC request (MCP Apps: nothing
+# before ui/notifications/initialized), while the desktop's watchdog pings keep arriving.
+SHY = """<!doctype html><html><body><p id='seen'>none</p><script>
+let rpc = 0, other = 0;
+addEventListener("message", (e) => {
+  if (e.source !== parent) return;
+  e.data && e.data.jsonrpc === "2.0" ? rpc++ : other++;
+  document.getElementById("seen").textContent = "rpc " + rpc + " other " + other;
+});
+</script></body></html>"""
+
 MAXIMISED = re.compile(r"\bmaximised\b")
 SYNTAX_ERROR = "<!doctype html><html><body><p>broken</p><script>let x = ;</script></body></html>"
 SPIN = "<!doctype html><html><body><p>spin</p><script>while (true) {}</script></body></html>"
@@ -225,10 +236,14 @@ def test_hostile_broken_and_stuck_applets_leave_the_desktop_working(
         text("1. Make two applets."),
         tool_calls([create("hostile", HOSTILE)]),
         tool_calls([create("broken", SYNTAX_ERROR)]),
-        text("Both made."),
+        tool_calls([create("shy", SHY)]),
+        text("All made."),
     )
-    send(app, "make two applets")
-    expect(app.locator("#chat-log")).to_contain_text("Both made.")
+    send(app, "make three applets")
+    expect(app.locator("#chat-log")).to_contain_text("All made.")
+    # three watchdog pings reached the view that never initialized, and no JSON-RPC did
+    expect(frame(app, "shy").locator("#seen")).to_have_text(re.compile(r"other ([3-9]|\d\d)"))
+    assert frame(app, "shy").locator("#seen").inner_text().startswith("rpc 0 "), "rpc before init"
 
     # hostile: every probe fails, nothing left the origin (the guard fixture), the page is intact
     report = frame(app, "hostile").locator("#report")

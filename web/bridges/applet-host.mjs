@@ -69,7 +69,7 @@ const PRELUDE = `(() => {
   });
   addEventListener("message", (e) => {
     const m = e.data;
-    if (e.source === parent && m && m.jsonrpc === "2.0" && m.method === "ping") post({ id: m.id, result: {} });
+    if (e.source === parent && m && m.llmos === "ping") parent.postMessage({ llmos: "pong" }, "*");
   });
   if (self.navigation) navigation.addEventListener("navigate", (e) => {
     if (e.cancelable && !e.hashChange) { e.preventDefault(); log("Navigation is not allowed in an applet."); }
@@ -116,7 +116,7 @@ function askPermission(title, tool, permission) {
   const turn = asking.then(() => new Promise((resolve) => {
     const dialog = document.getElementById("applet-ask");
     document.getElementById("applet-ask-text").textContent =
-      `The applet "${title}" wants to use ${tool} (permission "${permission}"). Allow it? Your answer is remembered.`;
+      `The applet "${title}" wants to use ${tool} (permission "${permission}"). Allow it? Allow is remembered; Deny holds until this window closes.`;
     const allow = document.getElementById("applet-ask-allow");
     const deny = document.getElementById("applet-ask-deny");
     const done = (answer) => {
@@ -350,7 +350,6 @@ class AppletWindow {
     this.started = performance.now();
     this.lastAnswer = this.started;
     this.pending = new Map();
-    this.nextPing = 0;
     this.paintedMs = null;
     this.answered = false;
     this.active = this.started;
@@ -418,7 +417,9 @@ class AppletWindow {
 
   ping() {
     if (this.panel) this.port?.postMessage({ type: "ping" });
-    else this.post({ jsonrpc: "2.0", id: `ping-${++this.nextPing}`, method: "ping" });
+    // Not a JSON-RPC ping: the view must get no request before it has initialized (MCP Apps),
+    // and this one only the prelude answers, whatever the view's own code is doing.
+    else this.post({ llmos: "ping" });
   }
 
   // Silent for longer than this window's grace: stuck in a loop.
