@@ -49,7 +49,8 @@ def desktop(os_: Os, errors_for: dict[str, list[str]] | None = None) -> list[dic
         answering.add_done_callback(answers.discard)
 
     async def answer(data: dict[str, Any]) -> None:
-        page = (await os_.call("applets.get", name=data["name"]))["html"]
+        applet = await os_.call("applets.get", name=data["name"])
+        page = applet.get("html", applet.get("code"))
         errors = (errors_for or {}).get(page, [])
         await os_.call("applets.report", **data, errors=errors, painted_ms=12.5)
 
@@ -108,6 +109,19 @@ async def test_no_report_in_time_says_so_honestly_and_the_applet_is_saved(os_: O
     assert (await os_.call("applets.get", name="units"))["html"] == GOOD
     late = await os_.call("applets.report", name="units", version=1, errors=[], painted_ms=3)
     assert late == {"name": "units", "version": 1}  # a late report harms nothing
+
+
+async def test_a_panel_applet_gets_longer_to_report_than_an_html_one(os_: Os) -> None:
+    desktop(os_)  # answers every open, a few steps of the event loop later
+    await os_.call("applets.list")
+    applet_host(os_.service.vfs).report_timeout_s = 0  # html: only a report already there counts
+    html = await create(os_, "units")
+    assert "the desktop did not report a render" in html.text
+    ctx = ToolContext(os_.service.vfs)
+    code = "import panel as pn\npn.Column('hi').servable()\n"
+    args = {"name": "hello", "title": "Hello", "description": "test", "kind": "panel", "code": code}
+    panel = await TOOLS.call("create_applet", args, ctx)
+    assert "rendered on the desktop, no errors" in panel.text, panel.text
 
 
 async def test_without_a_desktop_the_tool_says_it_saved_and_bad_input_is_refused() -> None:

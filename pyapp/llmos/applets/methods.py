@@ -47,6 +47,9 @@ TOOL_PERMISSION = {
 }
 READ_TOOLS = ("read_file", "list_files")  # with 'read_files': any user or shipped file
 REPORT_TIMEOUT_S = 8.0
+# A Panel page boots Pyodide and loads numpy, pandas, Bokeh and Panel in its frame before it
+# paints; the wait ends as soon as the report comes, so a long limit costs nothing.
+PANEL_REPORT_TIMEOUT_S = 60.0
 MAX_REPORT_ERRORS = 20
 
 
@@ -67,6 +70,7 @@ class AppletHost:
     store: AppletStore
     service: OsService | None = None
     report_timeout_s: float = REPORT_TIMEOUT_S
+    panel_report_timeout_s: float = PANEL_REPORT_TIMEOUT_S
     reports: dict[str, Report] = field(default_factory=dict)
     _waiting: dict[tuple[str, int], list[asyncio.Future[Report]]] = field(default_factory=dict)
     kernel_state: dict[str, Any] = field(default_factory=dict)
@@ -81,7 +85,8 @@ class AppletHost:
 
     async def show(self, manifest: Manifest) -> Report | None:
         """Ask the desktop to open this version and wait for its report; None when no desktop
-        is connected or none answered within :attr:`report_timeout_s`."""
+        is connected or none answered within :attr:`report_timeout_s` (for a Panel applet,
+        :attr:`panel_report_timeout_s`)."""
         self.changed(manifest.name)
         if self.emit is None:
             return None
@@ -91,7 +96,9 @@ class AppletHost:
         try:
             data = {"name": manifest.name, "version": manifest.version}  # 'name' is event()'s
             self.emit({"type": "event", "name": "applets.open", "data": data})
-            return await asyncio.wait_for(future, self.report_timeout_s)
+            panel = manifest.kind == "panel"
+            limit = self.panel_report_timeout_s if panel else self.report_timeout_s
+            return await asyncio.wait_for(future, limit)
         except TimeoutError:
             return None
         finally:
