@@ -199,8 +199,10 @@ def test_the_pins_match_what_the_native_test_runs() -> None:
 
 
 # A stand-in for the desktop's applet host: a sandboxed srcdoc frame, given a port on which it
-# asks for the build's Pyodide files (pyodide/<file> only), as the kernel's frame does.
-HOST_PAGE = """<!doctype html><meta charset="utf-8"><title>host</title><body><script>
+# asks for the build's Pyodide files, served by the desktop's own pyodide-files.mjs.
+HOST_PAGE = """<!doctype html><meta charset="utf-8"><title>host</title><body>
+<script type="module">
+import { servePyodideFile } from "./bridges/pyodide-files.mjs";
 window.panelMessages = [];
 window.openApplet = (html) => {
   const frame = document.createElement("iframe");
@@ -208,17 +210,10 @@ window.openApplet = (html) => {
   frame.title = "applet";
   frame.srcdoc = html;
   const channel = new MessageChannel();
-  channel.port1.onmessage = async (e) => {
+  channel.port1.onmessage = (e) => {
     const m = e.data;
     if (m?.type !== "fetch") return window.panelMessages.push(m);
-    const reply = (body, transfer = []) =>
-      channel.port1.postMessage({ type: "file", reqId: m.reqId, ...body }, transfer);
-    const servable = /^pyodide\\/[A-Za-z0-9_+-][A-Za-z0-9._+-]*$/;
-    if (!servable.test(m.path)) return reply({ error: "not served" });
-    const response = await fetch(m.path);
-    if (!response.ok) return reply({ error: `${m.path}: ${response.status}` });
-    const buffer = await response.arrayBuffer();
-    reply({ buffer }, [buffer]);
+    servePyodideFile(channel.port1, m, new URL("./", location.href));
   };
   const init = { type: "llmos-panel-init" };
   frame.onload = () => frame.contentWindow.postMessage(init, "*", [channel.port2]);
