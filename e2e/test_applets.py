@@ -54,6 +54,30 @@ document.getElementById("go").onclick = async () => {
 </script></body></html>"""
 )
 
+# Saves its draft through its files tool when the desktop closes it (ui/resource-teardown), and
+# only then answers; the first save, by the button, is where the user allows 'files'.
+KEEPER = (
+    "<!doctype html><html><head><meta charset='utf-8'><title>Keeper</title></head><body>"
+    "<button id='save'>Save</button><p id='out'>unsaved</p><script>"
+    + CLIENT.replace(
+        "if (m.method && m.id !== undefined) return send({ id: m.id, result: {} });",
+        "if (m.method && m.id !== undefined) return onRequest(m);",
+    )
+    + """
+const save = (content) => rpc("tools/call", { name: "write_file",
+  arguments: { path: "draft.txt", content } });
+document.getElementById("save").onclick = async () => {
+  await ready;
+  const r = await save("draft 1");
+  document.getElementById("out").textContent = r.content.map((c) => c.text).join(" ");
+};
+async function onRequest(m) {
+  if (m.method === "ui/resource-teardown") await save("saved on close");
+  send({ id: m.id, result: {} });
+}
+</script></body></html>"""
+)
+
 HOSTILE = """<!doctype html><html><head><meta charset='utf-8'></head><body><pre id='report'>
 </pre><button id='away'>Leave</button><script>
 const found = [];
@@ -100,11 +124,11 @@ SPIN = "<!doctype html><html><body><p>spin</p><script>while (true) {}</script></
 
 
 def window(page: Page, name: str) -> Locator:
-    return page.locator(f".applet-window[data-applet='{name}']")
+    return page.locator(f".applet-window[data-applet='{name}']:not([hidden])")
 
 
 def frame(page: Page, name: str) -> FrameLocator:
-    return page.frame_locator(f".applet-window[data-applet='{name}'] iframe")
+    return page.frame_locator(f".applet-window[data-applet='{name}']:not([hidden]) iframe")
 
 
 def tool_results(llm: ScriptedLLM) -> list[str]:
@@ -226,6 +250,27 @@ def test_agent_builds_an_applet_the_user_uses_and_reload_keeps_it(
     wait_ready(app)
     expect(app.locator(".applet-card-row[data-name='squares']")).to_be_visible()
     expect(window(app, "squares")).to_have_count(0)
+
+
+def test_a_closed_applet_saves_its_state_before_its_frame_goes(app: Page, llm: ScriptedLLM) -> None:
+    connect(app, llm)
+    spec = create("keeper", KEEPER, permissions=["files"])
+    llm.queue(text("1. Create it."), tool_calls([spec]), text("Made."))
+    send(app, "make an applet that keeps a draft")
+    expect(app.locator("#chat-log")).to_contain_text("Made.")
+    frame(app, "keeper").locator("#save").click()
+    app.locator("#applet-ask-allow").click()
+    expect(frame(app, "keeper").locator("#out")).to_contain_text("Wrote draft.txt")
+    window(app, "keeper").get_by_role("button", name="Close keeper").click()
+    expect(window(app, "keeper")).to_have_count(0)  # gone for the user at once
+    # the view got ui/resource-teardown, saved through its tool, answered; then its frame went
+    path = "user/applets/keeper/data/draft.txt"
+    read = """(p) => {
+      window.llmos.request('fs.read', {path: p}).then((r) => { window.draft = r.result?.text; });
+      return window.draft === 'saved on close';
+    }"""  # not async: wait_for_function takes a promise as a truthy answer
+    app.wait_for_function(read, arg=path, polling=100)
+    expect(app.locator(".applet-window[data-applet='keeper']")).to_have_count(0)
 
 
 def test_hostile_broken_and_stuck_applets_leave_the_desktop_working(

@@ -33,6 +33,7 @@ const STALLED_MS = 3 * PING_MS; // a window closed after missing this many pings
 const PANEL_HANG_MS = 20_000; // the same for a Panel page, whose Python boots in long steps
 const BASE = new URL("../", import.meta.url); // the site's root, where pyodide/ is
 const REPORT_SETTLE_MS = 300; // errors thrown just after the first paint go into the report
+const TEARDOWN_MS = 1000; // how long a closed window's view may take to answer ui/resource-teardown
 const CSP = [
   "default-src 'none'",
   "script-src 'unsafe-inline'",
@@ -352,6 +353,8 @@ class AppletWindow {
     this.pending = new Map();
     this.paintedMs = null;
     this.answered = false;
+    this.initialized = false; // the view sent ui/notifications/initialized
+    this.tornDown = null; // resolves when the view answers ui/resource-teardown
     this.active = this.started;
     let loads = 0;
     // The page's CSP (frame-src 'none') blocks a frame navigating to a URL; what loads then is
@@ -402,10 +405,19 @@ class AppletWindow {
     this.body.replaceChildren(note);
   }
 
-  stopFrame() {
-    if (this.frame && !this.panel) {
+  // Closing: a responsive view that initialized gets ui/resource-teardown and up to TEARDOWN_MS
+  // to answer (it may save its state through its tools meanwhile) before its frame goes.
+  async teardown() {
+    const responsive = this.initialized && !this.hung(performance.now(), STALLED_MS);
+    if (this.frame && !this.panel && responsive) {
+      const answered = new Promise((resolve) => { this.tornDown = resolve; });
       this.post({ jsonrpc: "2.0", method: "ui/resource-teardown", id: "teardown", params: {} });
+      await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, TEARDOWN_MS))]);
     }
+    this.stopFrame();
+  }
+
+  stopFrame() {
     this.port?.close();
     this.frame?.remove();
     this.frame = this.port = null;
@@ -450,7 +462,7 @@ class AppletWindow {
     this.answered = true;
     if (!m || typeof m !== "object" || m.jsonrpc !== "2.0") return;
     const method = typeof m.method === "string" ? m.method : null;
-    if (!method) return; // an answer (to a ping or a notification of ours)
+    if (!method) return m.id === "teardown" && this.tornDown?.(); // an answer to one of ours
     if (m.id === undefined) return this.onNotification(method, m.params || {});
     const answer = (body) => this.post({ jsonrpc: "2.0", id: m.id, ...body });
     try {
@@ -463,6 +475,8 @@ class AppletWindow {
   onNotification(method, params) {
     if (method === "notifications/llmos/painted") {
       this.painted();
+    } else if (method === "ui/notifications/initialized") {
+      this.initialized = true;
     } else if (method === "notifications/message" && params.level === "error") {
       this.failed(String(params.data ?? "").slice(0, 2000));
     } else if (method === "ui/notifications/size-changed") {
@@ -533,10 +547,11 @@ class AppletWindow {
 class AppletHost {
   constructor() {
     this.windows = new Map();
+    this.closing = new Set(); // closed windows whose view is still answering ui/resource-teardown
     this.z = 10;
     this.onClosed = null; // (name, message) -> void, set by the UI
     window.addEventListener("message", (e) => {
-      for (const win of this.windows.values()) {
+      for (const win of [...this.windows.values(), ...this.closing]) {
         // A Panel page talks on its port only; it may not reach the JSON-RPC bridge's tools.
         if (win.frame && e.source === win.frame.contentWindow) return win.panel || win.onMessage(e.data);
       }
@@ -616,10 +631,16 @@ class AppletHost {
     for (const other of stuck ? this.windows.values() : []) {
       if (other !== win && other.frame) other.frozenBy(win.manifest?.title || name);
     }
-    win.stopFrame();
-    if (stuck) this.processFrozen(win);
-    win.root.remove();
     this.windows.delete(name);
+    if (stuck || message) {
+      win.stopFrame();
+      if (stuck) this.processFrozen(win);
+      win.root.remove();
+    } else {
+      win.root.hidden = true; // gone for the user now; the frame lives until the view answered
+      this.closing.add(win);
+      win.teardown().finally(() => { win.root.remove(); this.closing.delete(win); });
+    }
     this.save();
     this.onClosed?.(name, message);
     return true;
