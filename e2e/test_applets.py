@@ -271,6 +271,16 @@ def test_a_closed_applet_saves_its_state_before_its_frame_goes(app: Page, llm: S
     }"""  # not async: wait_for_function takes a promise as a truthy answer
     app.wait_for_function(read, arg=path, polling=100)
     expect(app.locator(".applet-window[data-applet='keeper']")).to_have_count(0)
+    # deleted while open: closed at once, without a teardown that could write into its folder
+    app.locator(".applet-card-row[data-name='keeper'] .applet-card").click()
+    expect(window(app, "keeper")).to_be_visible()
+    app.once("dialog", lambda dialog: dialog.accept())
+    app.locator(".applet-card-row[data-name='keeper'] .applet-more").click()
+    app.locator("#applet-menu [data-action='delete']").click()
+    expect(app.locator(".applet-card-row[data-name='keeper']")).to_have_count(0)
+    expect(app.locator(".applet-window[data-applet='keeper']")).to_have_count(0)
+    listed = app.evaluate("window.llmos.request('applets.list', {})")["result"]["applets"]
+    assert "keeper" not in [a["name"] for a in listed]
 
 
 def test_hostile_broken_and_stuck_applets_leave_the_desktop_working(

@@ -20,7 +20,7 @@
 // nothing else), answers pings, and says "panel-rendered" or "panel-error". Booting Python
 // blocks its thread for seconds at a time, so it gets a longer grace before it counts as stuck.
 //
-// window.llmosApplets: open(name), restore(), close(name), isOpen(name), openNames(),
+// window.llmosApplets: open(name), restore(), close(name, message, teardown), isOpen(name), openNames(),
 // exportDownload(name), importZip(file); each resolves to JSON text ({ok, result | error}).
 
 import { servePyodideFile } from "./pyodide-files.mjs";
@@ -622,7 +622,8 @@ class AppletHost {
     return reply;
   }
 
-  close(name, message = "") {
+  // `teardown` false: the applet is being deleted or renamed, so it gets no chance to save.
+  close(name, message = "", teardown = true) {
     const win = this.windows.get(name);
     if (!win) return false;
     // Closing a frame stuck in a loop before the watchdog did leaves the process it shares with
@@ -632,7 +633,7 @@ class AppletHost {
       if (other !== win && other.frame) other.frozenBy(win.manifest?.title || name);
     }
     this.windows.delete(name);
-    if (stuck || message) {
+    if (stuck || message || !teardown) {
       win.stopFrame();
       if (stuck) this.processFrozen(win);
       win.root.remove();
@@ -671,14 +672,14 @@ window.llmosApplets = {
     await host.restore();
     return replyText(ok({ open: [...host.windows.keys()] }));
   },
-  close: (name, message = "") => host.close(String(name), String(message)),
+  close: (name, message = "", teardown = true) => host.close(String(name), String(message), teardown !== false),
   isOpen: (name) => host.windows.has(String(name)),
   openNames: () => JSON.stringify([...host.windows.keys()]),
   onClosed(fn) { host.onClosed = (name, message) => fn(name, message); },
   renamed(old, name) {
     const win = host.windows.get(old);
     if (!win) return;
-    host.close(old);
+    host.close(old, "", false);
     host.open(name, { ...win.place, name });
   },
   async exportDownload(name) {

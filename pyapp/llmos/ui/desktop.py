@@ -34,7 +34,8 @@ class Desktop:
         dom.status("Opened the applet " + str(reply["manifest"]["title"] or name) + ".")
 
     def close(self, name):
-        self.host.close(name, "")
+        """Close before a delete: the applet gets no teardown in which to save its state."""
+        self.host.close(name, "", False)
 
     def _closed(self, name, message):
         if message:
