@@ -6,11 +6,9 @@ and oversized applets are contained, reported back to the agent, and leave the d
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import time
-import zipfile
 
 import pytest
 from llmos.applets.panel import ENABLE_COMMAND
@@ -18,6 +16,7 @@ from playwright.sync_api import FilePayload, FloatRect, FrameLocator, Locator, P
 
 from e2e.conftest import wait_ready
 from e2e.test_agent import API_KEY, connect, llm, send
+from tests.conftest import zip_of
 from tests.llm_server import ScriptedLLM, text, tool_calls
 
 __all__ = ["llm"]  # the scripted LLM fixture
@@ -142,11 +141,7 @@ def create(name: str, html: str, **extra: object) -> tuple[str, str]:
 
 def zipped(name: str, files: dict[str, str]) -> FilePayload:
     """A zip of ``files`` as the file picker gets it."""
-    data = io.BytesIO()
-    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, text in files.items():
-            archive.writestr(path, text)
-    return {"name": name, "mimeType": "application/zip", "buffer": data.getvalue()}
+    return {"name": name, "mimeType": "application/zip", "buffer": zip_of(files)}
 
 
 def move_and_resize(app: Page, win: Locator) -> FloatRect:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import io
 import sys
+import zipfile
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -34,6 +36,15 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             return pool.submit(asyncio.run, coro).result()
     return asyncio.run(coro)
+
+
+def zip_of(files: dict[str, bytes] | dict[str, str]) -> bytes:
+    """A deflated zip archive holding ``files`` (path -> content)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return buffer.getvalue()
 
 
 @pytest.hookimpl(tryfirst=True)

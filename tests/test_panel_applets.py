@@ -36,7 +36,7 @@ from llmos.applets.panel import (
 from playwright.sync_api import Page, Route, expect
 
 import build
-from tests.test_pyodide_packages import _wheel
+from tests.test_pyodide_packages import _wheel, lock_entry
 
 SYSTEM_APPLETS = Path(__file__).resolve().parents[1] / "pyapp" / "llmos" / "system" / "applets"
 
@@ -133,17 +133,7 @@ def distribution(tmp_path_factory: pytest.TempPathFactory) -> Path:
     packages = {}
     for name in [*COMPILED, "packaging"]:
         wheel = _wheel(folder, name, {f"{name}/__init__.py": ""}, [])
-        packages[name] = {
-            "name": name,
-            "version": "1.0.0",
-            "file_name": wheel.name,
-            "install_dir": "site",
-            "sha256": build.sha256_of(wheel),
-            "package_type": "package",
-            "imports": [name],
-            "depends": DEPENDS.get(name, []),
-            "unvendored_tests": False,
-        }
+        packages[name] = lock_entry(wheel, name, [name], DEPENDS.get(name, []))
     (folder / "pyodide-lock.json").write_text(json.dumps({"info": info, "packages": packages}))
     return folder
 

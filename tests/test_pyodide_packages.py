@@ -61,24 +61,28 @@ def _wheel(folder: Path, name: str, files: dict[str, str], depends: list[str]) -
     return path
 
 
+def lock_entry(wheel: Path, name: str, imports: list[str], depends: list[str]) -> dict[str, Any]:
+    """The entry of a Pyodide lock for ``wheel``, version 1.0.0."""
+    return {
+        "name": name,
+        "version": "1.0.0",
+        "file_name": wheel.name,
+        "install_dir": "site",
+        "sha256": build.sha256_of(wheel),
+        "package_type": "package",
+        "imports": imports,
+        "depends": depends,
+        "unvendored_tests": False,
+    }
+
+
 def make_distribution(folder: Path) -> Path:
     """A minimal Pyodide distribution: this build's lock ``info`` and the fixture wheels."""
     folder.mkdir(parents=True, exist_ok=True)
     upstream = json.loads((build.NODE / "pyodide" / "pyodide-lock.json").read_text())
     packages: dict[str, Any] = {}
     for key, (name, imports, depends, files) in FIXTURE_PACKAGES.items():
-        wheel = _wheel(folder, name, files, depends)
-        packages[key] = {
-            "name": name,
-            "version": "1.0.0",
-            "file_name": wheel.name,
-            "install_dir": "site",
-            "sha256": build.sha256_of(wheel),
-            "package_type": "package",
-            "imports": imports,
-            "depends": depends,
-            "unvendored_tests": False,
-        }
+        packages[key] = lock_entry(_wheel(folder, name, files, depends), name, imports, depends)
     lock = {"info": upstream["info"], "packages": packages}
     (folder / "pyodide-lock.json").write_text(json.dumps(lock, indent=1))
     return folder

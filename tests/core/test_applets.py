@@ -18,7 +18,7 @@ from llmos.platform import Storage
 from llmos.platform.memory import MemoryStorage
 from llmos.vfs import Vfs, Volume
 
-from tests.conftest import run
+from tests.conftest import run, zip_of
 
 PAGE = b"<!doctype html><title>Units</title><p>km to miles</p>"
 VALID: dict[str, Any] = {
@@ -272,14 +272,6 @@ async def test_rename_duplicate_delete_and_shipped_applets_stay_read_only() -> N
 
 
 # --- zip export and import -----------------------------------------------------------------------
-
-
-def zip_of(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, data in files.items():
-            archive.writestr(path, data)
-    return buffer.getvalue()
 
 
 async def test_export_then_import_gives_a_copy_under_a_free_name_without_data() -> None:

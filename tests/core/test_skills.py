@@ -26,7 +26,7 @@ from llmos.skills.spec import (
 from llmos.skills.store import SkillStore, read_zip
 from llmos.vfs import Vfs, Volume
 
-from tests.conftest import run
+from tests.conftest import run, zip_of
 
 AWKWARD = [
     "Summarise a CSV: columns, types & totals",
@@ -261,14 +261,6 @@ async def test_a_single_skill_folder_or_bare_skill_md_imports() -> None:
     assert list(await store.import_files({"SKILL.md": skill().to_markdown().encode()}, "upload"))
     with pytest.raises(SkillError, match=r"No SKILL\.md"):
         await store.import_files({"notes/readme.md": b"hello"}, "upload")
-
-
-def zip_of(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 async def test_hostile_zips_are_refused_and_change_nothing(
